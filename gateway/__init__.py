@@ -1,0 +1,3 @@
+"""The gateway: identity, routing to the services, and aggregates."""
+
+NAME = "gateway"

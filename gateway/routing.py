@@ -1,0 +1,63 @@
+"""Routes /api/v1/<resource> to the service that owns it."""
+from __future__ import annotations
+
+import importlib
+import re
+
+from flask import Blueprint, Response, current_app, g, request
+
+from shared import config
+from shared.http import NotFound, Problem
+
+from gateway.clients import ServiceUnavailable
+
+FORWARD_REQUEST = ("Authorization", "Content-Type", "Accept", "If-Match", "If-None-Match", "X-Request-ID")
+FORWARD_RESPONSE = ("Content-Type", "Location", "ETag", "Allow", "Retry-After", "Content-Disposition")
+
+
+def route_table() -> list[tuple[re.Pattern, str]]:
+    table = []
+    for name in config.SERVICE_PORTS:
+        module = importlib.import_module(f"services.{name}")
+        table.extend((re.compile(pattern), name) for pattern in getattr(module, "ROUTES", ()))
+    return table
+
+
+def public_routes() -> tuple[str, ...]:
+    paths: list[str] = []
+    for name in config.SERVICE_PORTS:
+        paths.extend(getattr(importlib.import_module(f"services.{name}"), "PUBLIC_ROUTES", ()))
+    return tuple(paths)
+
+
+def owner_of(path: str, table) -> str | None:
+    for pattern, service in table:
+        if pattern.fullmatch(path):
+            return service
+    return None
+
+
+bp = Blueprint("proxy", __name__)
+
+
+@bp.route("/api/v1/<path:path>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def proxy(path: str):
+    full = "/api/v1/" + path
+    service = owner_of(full, current_app.extensions["cadena.routes"])
+    if service is None:
+        raise NotFound(f"There is no resource at {full}; GET /api/v1/openapi.json lists them all.")
+    client = current_app.extensions["cadena.clients"][service]
+    headers = {h: request.headers[h] for h in FORWARD_REQUEST if h in request.headers}
+    headers["X-Request-ID"] = g.request_id
+    target = full + (("?" + request.query_string.decode()) if request.query_string else "")
+    try:
+        reply = client.request(request.method, target, headers=headers, body=request.get_data() or None)
+    except ServiceUnavailable:
+        raise Problem(f"The {service} service is unavailable right now; retry in a moment.",
+                      status=503, title="Service unavailable", slug="service-unavailable",
+                      extra={"service": service}) from None
+    response = Response(reply.data, status=reply.status)
+    for name in FORWARD_RESPONSE:
+        if name in reply.headers:
+            response.headers[name] = reply.headers[name]
+    return response

@@ -1,0 +1,59 @@
+"""The gateway's API shapes."""
+from __future__ import annotations
+
+from marshmallow import fields, validate
+
+from shared.auth import ROLES
+from shared.http import ListArgs
+from shared.schemas import Base, Email, Resource, StrictBase
+
+
+class TokenRequest(StrictBase):
+    email = fields.String(required=True, validate=validate.Length(min=1, max=320))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1000), load_only=True)
+
+
+class TokenResponse(Base):
+    access_token = fields.String()
+    token_type = fields.String(metadata={"example": "Bearer"})
+    expires_in = fields.Integer(metadata={"example": 3600})
+
+
+class UserIn(StrictBase):
+    email = Email(required=True, validate=validate.Length(max=320))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    team = fields.String(allow_none=True, validate=validate.Length(max=100))
+    manager_id = fields.UUID(allow_none=True)
+    active = fields.Boolean(load_default=True)
+    password = fields.String(required=True, load_only=True, validate=validate.Length(min=8, max=1000))
+
+
+class UserPatch(StrictBase):
+    email = Email(validate=validate.Length(max=320))
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    role = fields.String(validate=validate.OneOf(ROLES))
+    team = fields.String(allow_none=True, validate=validate.Length(max=100))
+    manager_id = fields.UUID(allow_none=True)
+    active = fields.Boolean()
+    password = fields.String(load_only=True, validate=validate.Length(min=8, max=1000))
+
+
+class UserOut(Resource):
+    email = fields.String()
+    name = fields.String()
+    role = fields.String()
+    team = fields.String(allow_none=True)
+    manager_id = fields.String(allow_none=True)
+    active = fields.Boolean()
+
+
+class UserFilters(ListArgs):
+    role = fields.String(validate=validate.OneOf(ROLES))
+    team = fields.String()
+    active = fields.Boolean()
+    q = fields.String(validate=validate.Length(min=1, max=100))
+
+
+class Jwks(Base):
+    keys = fields.List(fields.Dict())

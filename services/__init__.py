@@ -1,0 +1,1 @@
+"""Cadena's bounded contexts, one package each."""

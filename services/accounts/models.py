@@ -1,0 +1,117 @@
+"""Accounts' tables: accounts, contacts, and the account view read model."""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, MetaData, Numeric, String, Text, func, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.db import NAMING_CONVENTION, UTCDateTime, common_tables, new_id, utcnow
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+TABLES = common_tables(Base.metadata)
+
+
+class Versioned:
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Account(Versioned, Base):
+    __tablename__ = "accounts"
+    __mapper_args__ = {"version_id_col": Versioned.version}  # optimistic concurrency
+
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    industry: Mapped[str | None] = mapped_column(String(100))
+    segment: Mapped[str | None] = mapped_column(String(20))
+    country: Mapped[str | None] = mapped_column(String(2))
+    region: Mapped[str | None] = mapped_column(String(100))
+    city: Mapped[str | None] = mapped_column(String(100))
+    website: Mapped[str | None] = mapped_column(String(300))
+    tax_id: Mapped[str | None] = mapped_column(String(50))
+    billing_address: Mapped[dict | None] = mapped_column(JSON)
+    annual_revenue_amount: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    annual_revenue_currency: Mapped[str | None] = mapped_column(String(3))
+    employees: Mapped[int | None] = mapped_column(Integer)
+    owner_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    parent_account_id: Mapped[str | None] = mapped_column(ForeignKey("accounts.id"))
+    tags: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
+    notes: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_accounts_created", "created_at", "id"),
+        Index("ix_accounts_owner", "owner_id"),
+        Index("ix_accounts_name", "name"),
+    )
+
+
+class Contact(Versioned, Base):
+    __tablename__ = "contacts"
+    __mapper_args__ = {"version_id_col": Versioned.version}
+
+    first_name: Mapped[str | None] = mapped_column(String(100))
+    last_name: Mapped[str | None] = mapped_column(String(100))
+    nickname: Mapped[str | None] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(50))
+    title: Mapped[str | None] = mapped_column(String(150))
+    account_id: Mapped[str | None] = mapped_column(ForeignKey("accounts.id"))
+    role: Mapped[str | None] = mapped_column(String(20))
+    reports_to_id: Mapped[str | None] = mapped_column(ForeignKey("contacts.id"))
+    lifecycle_stage: Mapped[str] = mapped_column(String(30), nullable=False, default="prospect")
+    owner_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    interests: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
+    notes: Mapped[str | None] = mapped_column(Text)
+    lifecycle_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_contacts_created", "created_at", "id"),
+        Index("ix_contacts_account", "account_id"),
+        Index("ix_contacts_owner", "owner_id"),
+        # One live contact per address; a soft-deleted one frees it.
+        Index("uq_contacts_email_live", func.lower(email), unique=True,
+              postgresql_where=text("deleted_at IS NULL"), sqlite_where=text("deleted_at IS NULL")),
+    )
+
+    @property
+    def name(self) -> str:
+        return " ".join(p for p in (self.first_name, self.last_name) if p) or (self.email or "")
+
+
+class AccountView(Base):
+    """What other services tell us about an account (CONTRACTS §4, account view)."""
+
+    __tablename__ = "account_views"
+
+    account_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False, default="EUR")
+    open_cases: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    breached_cases: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    low_satisfaction: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    open_pipeline: Mapped[Decimal] = mapped_column(Numeric(18, 2), nullable=False, default=Decimal("0"))
+    won_total: Mapped[Decimal] = mapped_column(Numeric(18, 2), nullable=False, default=Decimal("0"))
+    won_deals: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    last_won_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+
+class ViewOpportunity(Base):
+    """Per-deal state behind open_pipeline / won_total, so each event can be
+    applied as a delta without double counting."""
+
+    __tablename__ = "account_view_opportunities"
+
+    opportunity_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(36), nullable=False, index=True)
+    amount: Mapped[Decimal] = mapped_column(Numeric(18, 2), nullable=False, default=Decimal("0"))
+    currency: Mapped[str] = mapped_column(String(3), nullable=False, default="EUR")
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default="open")  # open|won|lost|deleted

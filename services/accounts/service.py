@@ -1,0 +1,382 @@
+"""Accounts' use cases: one function per command, one transaction each."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import String, cast, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from shared.auth import Principal, UserDirectory, authorize_write
+from shared.db import utcnow
+from shared.http import Conflict, Invalid, NotFound, PreconditionFailed, ensure_version, keyset_page
+
+from services.accounts import schemas
+from services.accounts.models import Account, AccountView, Contact
+
+ACCOUNT_FIELDS = ("name", "industry", "segment", "country", "region", "city", "website", "tax_id",
+                  "billing_address", "employees", "owner_id", "parent_account_id", "tags", "notes")
+CONTACT_FIELDS = ("first_name", "last_name", "nickname", "email", "phone", "title", "account_id", "role",
+                  "reports_to_id", "lifecycle_stage", "owner_id", "interests", "notes")
+
+_account_out = schemas.AccountOut()
+_contact_out = schemas.ContactOut()
+
+
+def account_data(account: Account) -> dict:
+    return _account_out.dump(account_dict(account))
+
+
+def account_dict(account: Account) -> dict:
+    data = {f: getattr(account, f) for f in ("id", "version", "created_at", "updated_at", *ACCOUNT_FIELDS)}
+    data["annual_revenue"] = (
+        {"amount": account.annual_revenue_amount, "currency": account.annual_revenue_currency}
+        if account.annual_revenue_amount is not None else None
+    )
+    return data
+
+
+def contact_data(contact: Contact) -> dict:
+    return _contact_out.dump(contact)
+
+
+def _clean(data: dict) -> dict:
+    return {k: (str(v) if k.endswith("_id") and v is not None else v) for k, v in data.items()}
+
+
+# -- accounts ---------------------------------------------------------------
+
+def get_account(session, account_id: str) -> Account:
+    account = session.get(Account, str(account_id))
+    if account is None or account.deleted_at is not None:
+        raise NotFound.of("account", account_id)
+    return account
+
+
+def _check_owner(session, actor: Principal, kind: str, owner_id: str, directory: UserDirectory | None) -> None:
+    authorize_write(actor, kind, owner_id, directory, session)
+    if owner_id != actor.id and directory is not None:
+        owner = directory.get(owner_id, session=session, token=actor.token)
+        if owner is None or not owner.get("active", True):
+            raise Invalid("The owner is not an active user.", errors={"owner_id": ["No active user with this id."]})
+
+
+def _check_parent(session, account: Account | None, parent_id: str | None) -> None:
+    if parent_id is None:
+        return
+    seen = {account.id} if account else set()
+    current = session.get(Account, parent_id)
+    if current is None or current.deleted_at is not None:
+        raise Invalid("The parent account does not exist.", errors={"parent_account_id": ["No account with this id."]})
+    while current is not None:
+        if current.id in seen:
+            raise Invalid("An account cannot be its own ancestor.",
+                          errors={"parent_account_id": ["This would make a cycle."]})
+        seen.add(current.id)
+        current = session.get(Account, current.parent_account_id) if current.parent_account_id else None
+
+
+def _apply_account(account: Account, data: dict) -> None:
+    for field in ACCOUNT_FIELDS:
+        if field in data:
+            setattr(account, field, data[field])
+    if "annual_revenue" in data:
+        money = data["annual_revenue"]
+        account.annual_revenue_amount = money["amount"] if money else None
+        account.annual_revenue_currency = money["currency"] if money else None
+
+
+def create_account(uow, actor: Principal, data: dict, directory: UserDirectory | None = None) -> Account:
+    data = _clean(data)
+    data.setdefault("owner_id", actor.id)
+    data.setdefault("tags", [])
+    session = uow.session
+    _check_owner(session, actor, "account", data["owner_id"], directory)
+    _check_parent(session, None, data.get("parent_account_id"))
+    account = Account()
+    _apply_account(account, data)
+    session.add(account)
+    session.flush()
+    uow.publish("accounts.account.created", account.id, account_data(account))
+    uow.commit()
+    return account
+
+
+def update_account(uow, actor: Principal, account_id: str, changes: dict, expected: set[str] | None,
+                   directory: UserDirectory | None = None) -> Account:
+    changes = _clean(changes)
+    session = uow.session
+    account = get_account(session, account_id)
+    ensure_version(account.version, expected)
+    authorize_write(actor, "account", account.owner_id, directory, session)
+    if "owner_id" in changes and changes["owner_id"] != account.owner_id:
+        if changes["owner_id"] is None:
+            raise Invalid("An account needs an owner.", errors={"owner_id": ["Field may not be null."]})
+        _check_owner(session, actor, "account", changes["owner_id"], directory)
+    if "parent_account_id" in changes:
+        _check_parent(session, account, changes["parent_account_id"])
+    if "name" in changes and not changes["name"]:
+        raise Invalid("An account needs a name.", errors={"name": ["Field may not be null."]})
+    _apply_account(account, changes)
+    if not session.is_modified(account):
+        return account
+    _flush_versioned(session)
+    uow.publish("accounts.account.updated", account.id, account_data(account))
+    uow.commit()
+    return account
+
+
+def delete_account(uow, actor: Principal, account_id: str, expected: set[str] | None,
+                   directory: UserDirectory | None = None) -> None:
+    session = uow.session
+    account = get_account(session, account_id)
+    ensure_version(account.version, expected)
+    authorize_write(actor, "account", account.owner_id, directory, session)
+    account.deleted_at = utcnow()
+    _flush_versioned(session)
+    uow.publish("accounts.account.deleted", account.id, {"id": account.id, "name": account.name})
+    uow.commit()
+
+
+def _flush_versioned(session) -> None:
+    try:
+        session.flush()
+    except StaleDataError:
+        raise PreconditionFailed("The resource was changed by someone else at the same moment; GET it and retry.") from None
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def list_accounts(session, args: dict) -> tuple[list[Account], str | None]:
+    stmt = select(Account).where(Account.deleted_at.is_(None))
+    for field in ("owner_id", "industry", "segment", "country", "region", "city", "parent_account_id"):
+        if args.get(field):
+            stmt = stmt.where(getattr(Account, field) == args[field])
+    if args.get("tag"):
+        stmt = stmt.where(cast(Account.tags, String).like(_like(f'"{args["tag"]}"'), escape="\\"))
+    if args.get("q"):
+        pattern = _like(args["q"])
+        stmt = stmt.where(or_(Account.name.ilike(pattern, escape="\\"), Account.tax_id.ilike(pattern, escape="\\"),
+                              Account.city.ilike(pattern, escape="\\")))
+    return keyset_page(session, stmt, Account.created_at, Account.id, limit=args["limit"], cursor=args.get("cursor"))
+
+
+# -- contacts ---------------------------------------------------------------
+
+def get_contact(session, contact_id: str) -> Contact:
+    contact = session.get(Contact, str(contact_id))
+    if contact is None or contact.deleted_at is not None:
+        raise NotFound.of("contact", contact_id)
+    return contact
+
+
+def _check_email_free(session, email: str | None, contact_id: str | None = None) -> None:
+    if not email:
+        return
+    stmt = select(Contact.id).where(Contact.email == email.lower(), Contact.deleted_at.is_(None))
+    if contact_id:
+        stmt = stmt.where(Contact.id != contact_id)
+    existing = session.scalar(stmt)
+    if existing:
+        _email_taken(email, existing)
+
+
+def _email_taken(email: str, existing_id: str):
+    raise Conflict(f"A contact with the email {email} already exists: {existing_id}.",
+                   slug="duplicate-contact", extra={"existing_id": existing_id,
+                                                    "errors": {"email": [f"Already used by contact {existing_id}."]}})
+
+
+def _check_links(session, contact: Contact | None, data: dict) -> None:
+    account_id = data.get("account_id", contact.account_id if contact else None)
+    if "account_id" in data and data["account_id"] is not None:
+        account = session.get(Account, data["account_id"])
+        if account is None or account.deleted_at is not None:
+            raise Invalid("The account does not exist.", errors={"account_id": ["No account with this id."]})
+    if data.get("reports_to_id") is not None:
+        boss = session.get(Contact, data["reports_to_id"])
+        if boss is None or boss.deleted_at is not None:
+            raise Invalid("The manager contact does not exist.", errors={"reports_to_id": ["No contact with this id."]})
+        if boss.account_id != account_id:
+            raise Invalid("A contact reports to someone at the same account.",
+                          errors={"reports_to_id": ["That contact belongs to another account."]})
+        seen = {contact.id} if contact else set()
+        while boss is not None:
+            if boss.id in seen:
+                raise Invalid("Reporting lines cannot make a cycle.", errors={"reports_to_id": ["This would make a cycle."]})
+            seen.add(boss.id)
+            boss = session.get(Contact, boss.reports_to_id) if boss.reports_to_id else None
+
+
+def _commit_contact(uow, email: str | None, contact_id: str | None) -> None:
+    try:
+        uow.commit()
+    except IntegrityError:  # two writers raced for the same address
+        uow.session.rollback()
+        existing = uow.session.scalar(
+            select(Contact.id).where(Contact.email == email, Contact.deleted_at.is_(None), Contact.id != contact_id))
+        _email_taken(email, existing or "unknown")
+
+
+def create_contact(uow, actor: Principal, data: dict, directory: UserDirectory | None = None) -> Contact:
+    data = _clean(data)
+    data.setdefault("owner_id", actor.id)
+    data.setdefault("lifecycle_stage", "prospect")
+    data.setdefault("interests", [])
+    session = uow.session
+    _check_owner(session, actor, "contact", data["owner_id"], directory)
+    _check_links(session, None, data)
+    _check_email_free(session, data.get("email"))
+    contact = Contact(**{k: v for k, v in data.items() if k in CONTACT_FIELDS})
+    contact.lifecycle_changed_at = utcnow()
+    session.add(contact)
+    session.flush()
+    uow.publish("accounts.contact.created", contact.id, contact_data(contact))
+    _commit_contact(uow, contact.email, contact.id)
+    return contact
+
+
+def update_contact(uow, actor: Principal, contact_id: str, changes: dict, expected: set[str] | None,
+                   directory: UserDirectory | None = None) -> Contact:
+    changes = _clean(changes)
+    session = uow.session
+    contact = get_contact(session, contact_id)
+    ensure_version(contact.version, expected)
+    authorize_write(actor, "contact", contact.owner_id, directory, session)
+    if "owner_id" in changes and changes["owner_id"] != contact.owner_id:
+        if changes["owner_id"] is None:
+            raise Invalid("A contact needs an owner.", errors={"owner_id": ["Field may not be null."]})
+        _check_owner(session, actor, "contact", changes["owner_id"], directory)
+    if "account_id" in changes and changes["account_id"] != contact.account_id and "reports_to_id" not in changes:
+        changes["reports_to_id"] = None  # a reporting line does not survive a move to another company
+    _check_links(session, contact, changes)
+    if "email" in changes:
+        _check_email_free(session, changes["email"], contact.id)
+    before = contact.lifecycle_stage
+    for field in CONTACT_FIELDS:
+        if field in changes:
+            setattr(contact, field, changes[field])
+    if not (contact.first_name or contact.last_name or contact.email):
+        raise Invalid("Give at least a first_name, a last_name or an email.",
+                      errors={"first_name": ["Give at least a first_name, a last_name or an email."]})
+    if not session.is_modified(contact):
+        return contact
+    if contact.lifecycle_stage != before:
+        contact.lifecycle_changed_at = utcnow()
+    _flush_versioned(session)
+    uow.publish("accounts.contact.updated", contact.id, contact_data(contact))
+    if contact.lifecycle_stage != before:
+        _publish_lifecycle(uow, contact, before)
+    _commit_contact(uow, contact.email, contact.id)
+    return contact
+
+
+def delete_contact(uow, actor: Principal, contact_id: str, expected: set[str] | None,
+                   directory: UserDirectory | None = None) -> None:
+    session = uow.session
+    contact = get_contact(session, contact_id)
+    ensure_version(contact.version, expected)
+    authorize_write(actor, "contact", contact.owner_id, directory, session)
+    contact.deleted_at = utcnow()
+    for report in session.scalars(select(Contact).where(Contact.reports_to_id == contact.id)):
+        report.reports_to_id = contact.reports_to_id  # reports move up one level
+    _flush_versioned(session)
+    uow.publish("accounts.contact.deleted", contact.id, {"id": contact.id, "account_id": contact.account_id})
+    uow.commit()
+
+
+def list_contacts(session, args: dict) -> tuple[list[Contact], str | None]:
+    stmt = select(Contact).where(Contact.deleted_at.is_(None))
+    for field in ("owner_id", "account_id", "lifecycle_stage", "role"):
+        if args.get(field):
+            stmt = stmt.where(getattr(Contact, field) == args[field])
+    if args.get("email"):
+        stmt = stmt.where(Contact.email == args["email"].strip().lower())
+    if args.get("interest"):
+        stmt = stmt.where(cast(Contact.interests, String).like(_like(f'"{args["interest"]}"'), escape="\\"))
+    if args.get("q"):
+        pattern = _like(args["q"])
+        stmt = stmt.where(or_(*(c.ilike(pattern, escape="\\") for c in
+                                (Contact.first_name, Contact.last_name, Contact.email, Contact.nickname))))
+    return keyset_page(session, stmt, Contact.created_at, Contact.id, limit=args["limit"], cursor=args.get("cursor"))
+
+
+def org_chart(session, account_id: str) -> dict:
+    get_account(session, account_id)
+    contacts = list(session.scalars(
+        select(Contact).where(Contact.account_id == str(account_id), Contact.deleted_at.is_(None))
+        .order_by(Contact.last_name, Contact.first_name, Contact.id)))
+    nodes = {c.id: {"id": c.id, "name": c.name, "title": c.title, "role": c.role, "reports": []} for c in contacts}
+    roots = []
+    for c in contacts:
+        parent = nodes.get(c.reports_to_id) if c.reports_to_id else None
+        (parent["reports"] if parent else roots).append(nodes[c.id])
+    return {"account_id": str(account_id), "roots": roots}
+
+
+# -- lifecycle ----------------------------------------------------------------
+
+def _publish_lifecycle(uow, contact: Contact, before: str) -> None:
+    uow.publish("accounts.contact.lifecycle_changed", contact.id,
+                {"contact_id": contact.id, "account_id": contact.account_id, "from": before, "to": contact.lifecycle_stage})
+
+
+def move_lifecycle(uow, contact: Contact, to: str) -> bool:
+    """Move a contact to a lifecycle stage (no commit: callers are handlers or jobs)."""
+    if contact.lifecycle_stage == to:
+        return False
+    before = contact.lifecycle_stage
+    contact.lifecycle_stage = to
+    contact.lifecycle_changed_at = utcnow()
+    uow.session.flush()
+    uow.publish("accounts.contact.updated", contact.id, contact_data(contact))
+    _publish_lifecycle(uow, contact, before)
+    return True
+
+
+# -- account view -------------------------------------------------------------
+
+def score_health(view: AccountView, now: datetime | None = None) -> tuple[int, str, list[str]]:
+    """The health rule (docs/account-health.md): start at 100 and subtract
+    for what hurts a relationship; every deduction names its reason."""
+    now = now or utcnow()
+    score, reasons = 100, []
+
+    def deduct(points: int, reason: str) -> None:
+        nonlocal score
+        if points:
+            score -= points
+            reasons.append(f"-{points}: {reason}")
+
+    deduct(min(view.open_cases * 5, 20), f"{view.open_cases} open case(s)")
+    deduct(min(view.breached_cases * 15, 30), f"{view.breached_cases} case(s) breached their SLA")
+    deduct(min(view.low_satisfaction * 15, 30), f"{view.low_satisfaction} low satisfaction rating(s)")
+    if view.last_activity_at is None or now - view.last_activity_at > timedelta(days=90):
+        deduct(20, "no activity in the last 90 days")
+    score = max(0, min(100, score))
+    risk = "low" if score >= 70 else "medium" if score >= 40 else "high"
+    return score, risk, reasons
+
+
+def account_view(session, account_id: str, default_currency: str = "EUR") -> dict:
+    account = get_account(session, account_id)
+    view = session.get(AccountView, account.id) or AccountView(
+        account_id=account.id, currency=account.annual_revenue_currency or default_currency,
+        open_cases=0, breached_cases=0, low_satisfaction=0, open_pipeline=Decimal("0"), won_total=Decimal("0"),
+        won_deals=0)
+    score, risk, reasons = score_health(view)
+    return {
+        "account_id": account.id,
+        "open_cases": view.open_cases,
+        "breached_cases": view.breached_cases,
+        "open_pipeline": {"amount": view.open_pipeline, "currency": view.currency},
+        "won_total": {"amount": view.won_total, "currency": view.currency},
+        "won_deals": view.won_deals,
+        "last_activity_at": view.last_activity_at,
+        "health_score": score,
+        "churn_risk": risk,
+        "health_reasons": reasons,
+    }

@@ -1,0 +1,1 @@
+"""Cadena's common library: what at least two services use."""

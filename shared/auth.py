@@ -1,0 +1,209 @@
+"""Bearer tokens and permissions, the same in every service (CONTRACTS §3).
+
+The gateway signs RS256 tokens; services verify them with the gateway's
+public keys (JWKS, cached) and never see passwords.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Callable
+
+import jwt
+import urllib3
+from flask import g, request
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from shared.db import Database, utcnow
+from shared.http import Forbidden, Problem, Unauthorized
+
+ISSUER = "cadena"
+AUDIENCE = "cadena-api"
+ROLES = ("admin", "manager", "rep", "support", "marketing", "readonly")
+
+# Which roles may own (and so create and change) each kind of record.
+OWNER_ROLES: dict[str, frozenset[str]] = {
+    "account": frozenset({"rep", "manager"}),
+    "contact": frozenset({"rep", "manager"}),
+    "opportunity": frozenset({"rep", "manager"}),
+    "activity": frozenset({"rep", "manager", "support", "marketing"}),
+    "case": frozenset({"support", "manager"}),
+    "campaign": frozenset({"marketing", "manager"}),
+    "quota": frozenset({"manager"}),
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    id: str
+    role: str
+    team: str | None
+    email: str | None = None
+    name: str | None = None
+    token: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+def public(view: Callable) -> Callable:
+    """Mark a view that needs no bearer token (e.g. a calendar feed with its own token)."""
+    view.cadena_public = True
+    return view
+
+
+class TokenVerifier:
+    def __init__(self, jwks_url: str | None = None, *, public_key=None, key_resolver: Callable | None = None):
+        """Keys come from the gateway's JWKS (services), a resolver by token
+        (the gateway itself) or one fixed public key (tests)."""
+        self._static_key = public_key
+        self._resolver = key_resolver
+        self._client = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300, timeout=3) if jwks_url else None
+
+    def verify(self, token: str) -> Principal:
+        try:
+            if self._static_key is not None:
+                key = self._static_key
+            elif self._resolver is not None:
+                key = self._resolver(token)
+            else:
+                key = self._client.get_signing_key_from_jwt(token).key
+        except jwt.PyJWKClientConnectionError:
+            raise Problem("Cannot verify tokens right now: the gateway's keys are unreachable. Retry shortly.",
+                          status=503, title="Service unavailable", slug="keys-unavailable") from None
+        except jwt.PyJWKClientError:
+            raise Unauthorized("The token was not signed by a known key.") from None
+        except jwt.InvalidTokenError:
+            raise Unauthorized("The bearer token is malformed.") from None
+        try:
+            claims = jwt.decode(token, key, algorithms=["RS256"], audience=AUDIENCE, issuer=ISSUER,
+                                options={"require": ["exp", "sub", "role"]})
+        except jwt.ExpiredSignatureError:
+            raise Unauthorized("The token has expired; ask POST /api/v1/auth/token for a new one.") from None
+        except jwt.InvalidTokenError:
+            raise Unauthorized("The bearer token is invalid.") from None
+        if claims.get("role") not in ROLES:
+            raise Unauthorized("The token carries an unknown role.")
+        return Principal(id=claims["sub"], role=claims["role"], team=claims.get("team"),
+                         email=claims.get("email"), name=claims.get("name"), token=token)
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def install_auth(app, verifier: TokenVerifier, prefix: str = "/api/v1/", public_paths: tuple[str, ...] = ()) -> None:
+    """Every route under the API prefix needs a valid bearer token unless
+    marked @public or matched by one of ``public_paths`` (regular expressions)."""
+    import re
+
+    public_re = re.compile("|".join(f"(?:{p})" for p in public_paths)) if public_paths else None
+
+    @app.before_request
+    def _authenticate():
+        g.principal = None
+        if not request.path.startswith(prefix):
+            return None
+        view = app.view_functions.get(request.endpoint) if request.endpoint else None
+        if view is not None and getattr(view, "cadena_public", False):
+            return None
+        if public_re is not None and public_re.fullmatch(request.path):
+            return None
+        token = bearer_token()
+        if token is None:
+            raise Unauthorized("Send 'Authorization: Bearer <token>'; get one from POST /api/v1/auth/token.")
+        g.principal = verifier.verify(token)
+        if g.principal.role == "readonly" and request.method not in ("GET", "HEAD", "OPTIONS"):
+            raise Forbidden("The readonly role may only read.")
+        return None
+
+
+def current_principal() -> Principal:
+    principal = getattr(g, "principal", None)
+    if principal is None:
+        raise Unauthorized("Authentication required.")
+    return principal
+
+
+class UserDirectory:
+    """A service's replica of the gateway's users, fed by identity events.
+
+    A user created a moment ago may not have reached the replica yet; then it
+    is read once from the gateway (a synchronous call with a timeout) and kept.
+    """
+
+    _http = urllib3.PoolManager(maxsize=4, retries=False)
+
+    def __init__(self, db: Database, gateway_url: str, timeout: float = 2.0):
+        self.db = db
+        self.gateway_url = gateway_url
+        self.timeout = timeout
+
+    def get(self, user_id: str, session=None, token: str | None = None) -> dict | None:
+        users = self.db.tables.users
+        own = session is None
+        session = session or self.db.sessions()
+        try:
+            row = session.execute(select(users).where(users.c.id == str(user_id))).mappings().first()
+        finally:
+            if own:
+                session.close()
+        if row is not None:
+            return dict(row)
+        return self._fetch(user_id, token)
+
+    def _fetch(self, user_id: str, token: str | None) -> dict | None:
+        if not token:
+            return None
+        try:
+            resp = self._http.request("GET", f"{self.gateway_url}/api/v1/users/{user_id}",
+                                      headers={"Authorization": f"Bearer {token}"}, timeout=self.timeout)
+        except urllib3.exceptions.HTTPError:
+            return None
+        if resp.status != 200:
+            return None
+        user = json.loads(resp.data)
+        with self.db.uow() as uow:
+            upsert_user(uow.session, self.db, user)
+            uow.commit()
+        return user
+
+
+def upsert_user(session, db: Database, user: dict) -> None:
+    users = db.tables.users
+    values = dict(id=user["id"], email=user["email"], name=user["name"], role=user["role"],
+                  team=user.get("team"), manager_id=user.get("manager_id"),
+                  active=1 if user.get("active", True) else 0, updated_at=utcnow())
+    dialect = postgresql if db.is_postgres else sqlite
+    stmt = dialect.insert(users).values(**values)
+    stmt = stmt.on_conflict_do_update(index_elements=[users.c.id],
+                                      set_={k: v for k, v in values.items() if k != "id"})
+    session.execute(stmt)
+
+
+def authorize_write(principal: Principal, kind: str, owner_id: str | None,
+                    directory: UserDirectory | None = None, session=None) -> None:
+    """Raise 403 unless the principal may create or change a record of this kind owned by owner_id."""
+    if principal.is_admin:
+        return
+    if principal.role not in OWNER_ROLES.get(kind, frozenset()):
+        raise Forbidden(f"The {principal.role} role may not change {kind} records.")
+    if owner_id is None or str(owner_id) == principal.id:
+        return
+    if principal.role == "manager" and directory is not None:
+        owner = directory.get(str(owner_id), session=session, token=principal.token)
+        if owner is not None and owner.get("team") and owner.get("team") == principal.team:
+            return
+        raise Forbidden(f"This {kind} belongs to someone outside your team ({principal.team}).")
+    raise Forbidden(f"You may only change {kind} records you own.")
+
+
+def on_user_changed(event: dict, uow) -> None:
+    """identity.user.created / .updated → the local users replica."""
+    upsert_user(uow.session, uow.db, event["data"])

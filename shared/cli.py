@@ -1,0 +1,345 @@
+"""The `cadena` command (CONTRACTS §6)."""
+from __future__ import annotations
+
+import importlib
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import click
+
+from shared import config
+
+
+class Failure(click.ClickException):
+    """A one-line error that says what is wrong and how to fix it."""
+
+    def show(self, file=None):
+        click.echo(f"cadena: {self.format_message()}", err=True)
+
+
+def built_components() -> list[str]:
+    """The gateway and every context whose package has an app factory."""
+    names = ["gateway"]
+    for name in config.SERVICE_PORTS:
+        try:
+            module = importlib.import_module(f"services.{name}.app")
+        except ModuleNotFoundError:
+            continue
+        if hasattr(module, "create_app"):
+            names.append(name)
+    return names
+
+
+def component_module(name: str):
+    if name not in config.COMPONENTS:
+        raise Failure(f"unknown component '{name}'; choose one of: {', '.join(config.COMPONENTS)}")
+    try:
+        return importlib.import_module("gateway.app" if name == "gateway" else f"services.{name}.app")
+    except ModuleNotFoundError:
+        raise Failure(f"the {name} service is not part of this build yet") from None
+
+
+def require_broker(url: str | None = None) -> None:
+    from shared.bus import BrokerUnavailable, check_broker
+
+    url = url or config.load("gateway").amqp_url
+    try:
+        check_broker(url)
+    except BrokerUnavailable as exc:
+        raise Failure(f"{exc}. Start it (e.g. `rabbitmq-server -detached`) or set CADENA_AMQP_URL "
+                      "to a running broker.") from None
+
+
+def require_databases(components) -> None:
+    from sqlalchemy import create_engine, text
+
+    for name in components:
+        url = config.database_url(name)
+        if url.startswith("sqlite"):
+            continue
+        engine = create_engine(url, connect_args={"connect_timeout": 3})
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as exc:
+            host = engine.url.render_as_string(hide_password=True)
+            reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0][:160]
+            raise Failure(f"the {name} database at {host} is unreachable ({reason}); start PostgreSQL or fix "
+                          f"CADENA_{name.upper()}_DATABASE_URL.") from None
+        finally:
+            engine.dispose()
+
+
+def _port_of(name: str) -> int:
+    if name == "gateway":
+        return config.gateway_port()
+    from urllib.parse import urlparse
+
+    return urlparse(config.service_url(name)).port or config.SERVICE_PORTS[name]
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli():
+    """Cadena: an event-driven CRM for companies that sell to companies."""
+
+
+# -- processes ------------------------------------------------------------------
+
+@cli.command()
+@click.argument("component")
+@click.option("--bind", help="host:port to listen on (default 127.0.0.1 and the component's port)")
+def serve(component, bind):
+    """Run a component's web process (gunicorn)."""
+    module = component_module(component)
+    from gunicorn.app.base import BaseApplication
+
+    workers = int(os.environ.get("CADENA_WEB_WORKERS", "1"))
+    threads = int(os.environ.get("CADENA_WEB_THREADS", "4"))
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        metrics_dir = config.var_dir() / "metrics" / component
+        metrics_dir.mkdir(parents=True, exist_ok=True)
+        for stale in metrics_dir.glob("*.db"):
+            stale.unlink()
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+
+    class Server(BaseApplication):
+        def load_config(self):
+            self.cfg.set("bind", bind or f"127.0.0.1:{_port_of(component)}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("threads", threads)
+            self.cfg.set("worker_class", "gthread" if threads > 1 else "sync")
+            self.cfg.set("timeout", 30)
+            self.cfg.set("graceful_timeout", 10)
+            self.cfg.set("accesslog", None)
+            self.cfg.set("proc_name", f"cadena-{component}")
+
+        def load(self):
+            return module.create_app()  # built in the worker, after the fork
+
+    Server().run()
+
+
+@cli.command()
+@click.argument("component")
+def worker(component):
+    """Run a component's worker: outbox relay, event consumers, scheduled jobs."""
+    component_module(component).create_worker().run_forever()
+
+
+@cli.command()
+@click.argument("components", nargs=-1)
+def migrate(components):
+    """Apply database migrations (all components by default)."""
+    from shared.migrations import upgrade
+
+    names = list(components) or built_components()
+    for name in names:
+        component_module(name)
+    require_databases(names)
+    from rich.progress import track
+
+    for name in track(names, description="Migrating", transient=True):
+        upgrade(name)
+    if "gateway" in names:
+        from gateway import identity
+        from gateway.app import open_db
+
+        db = open_db(config.load("gateway"))
+        identity.ensure_admin(db, config.load("gateway").admin_password)
+        db.dispose()
+    click.echo(f"Migrated: {', '.join(names)}")
+
+
+@cli.command()
+@click.option("--logs", is_flag=True, help="stream every process's log here instead of var/log/cadena.log")
+@click.option("--no-seed", is_flag=True, help="do not load demo data on first run")
+def up(logs, no_seed):
+    """Start the whole system locally: migrate, run every process, load demo data on first run."""
+    from honcho.manager import Manager
+    from honcho.printer import Printer
+
+    names = built_components()
+    busy = [f"{n} ({_port_of(n)})" for n in names if not _port_free(_port_of(n))]
+    if busy:
+        raise Failure(f"port(s) in use: {', '.join(busy)}; is `cadena up` already running? Stop it or set "
+                      "CADENA_GATEWAY_PORT / CADENA_<SERVICE>_URL.")
+    require_broker()
+    require_databases(names)
+    from shared.migrations import upgrade
+
+    for name in names:
+        upgrade(name)
+    env = dict(os.environ)
+    env.setdefault("CADENA_ENV", "dev")
+    env["PYTHONUNBUFFERED"] = "1"
+    smtp_sink = None
+    if not env.get("CADENA_SMTP_URL"):
+        smtp_sink = f"smtp://127.0.0.1:{int(env.get('CADENA_SMTP_SINK_PORT', '8025'))}"
+        env["CADENA_SMTP_URL"] = smtp_sink
+    log_dir = config.var_dir() / "log"
+    log_dir.mkdir(exist_ok=True)
+    log_path = log_dir / "cadena.log"
+    output = sys.stdout if logs else open(log_path, "a", buffering=1)
+    manager = Manager(Printer(output=output, colour=logs))
+    exe = str(Path(sys.executable).with_name("cadena"))
+    if not Path(exe).exists():
+        exe = f"{sys.executable} -m shared.cli"
+    for name in names:
+        manager.add_process(f"{name}.web", f"{exe} serve {name}", env=env)
+        manager.add_process(f"{name}.worker", f"{exe} worker {name}", env=env)
+    if smtp_sink and _port_free(int(smtp_sink.rsplit(":", 1)[1])):
+        manager.add_process("smtp-sink", f"{exe} smtp-sink --port {smtp_sink.rsplit(':', 1)[1]}", env=env)
+    url = config.service_url("gateway")
+    threading.Thread(target=_announce, args=(url, names, not no_seed, log_path if not logs else None),
+                     daemon=True).start()
+    manager.loop()
+    sys.exit(manager.returncode or 0)
+
+
+def _wait_ready(url: str, timeout: float = 60) -> bool:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/readyz", timeout=2) as resp:
+                if resp.status == 200:
+                    return True
+        except Exception:
+            pass
+        time.sleep(0.3)
+    return False
+
+
+def _announce(url: str, names: list[str], seed: bool, log_path: Path | None) -> None:
+    ready = all(_wait_ready(url if n == "gateway" else config.service_url(n)) for n in names)
+    if not ready:
+        click.echo(f"cadena: not every process became ready; see {log_path or 'the log above'}", err=True)
+        return
+    marker = config.var_dir() / ".seeded"
+    if seed and not marker.exists():
+        from shared import demo
+
+        try:
+            demo.seed(url, names)
+            marker.write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))
+        except Exception as exc:
+            click.echo(f"cadena: loading demo data failed: {exc}", err=True)
+    password = config.load("gateway").admin_password or "$CADENA_ADMIN_PASSWORD"
+    click.echo("")
+    click.echo(f"Cadena is up: {url}  (API under {url}/api/v1, OpenAPI at {url}/api/v1/openapi.json)")
+    click.echo(f"Log in as admin@cadena.local / {password}. Processes: {', '.join(names)}.")
+    if log_path:
+        click.echo(f"Logs: {log_path}. Stop with Ctrl-C.")
+
+
+@cli.command()
+@click.option("--gateway", "url", help="the gateway's URL (default: CADENA_GATEWAY_URL or the local one)")
+def seed(url):
+    """Load demo data into a running system through the gateway."""
+    from shared import demo
+
+    url = url or config.service_url("gateway")
+    if not _wait_ready(url, timeout=3):
+        raise Failure(f"the gateway at {url} is not answering; start the system with `cadena up`.")
+    demo.seed(url, built_components())
+
+
+@cli.command("smtp-sink")
+@click.option("--port", default=8025, show_default=True)
+def smtp_sink(port):
+    """A local SMTP server that keeps what it receives under var/mail (for the demo)."""
+    from shared.mail import run_sink
+
+    run_sink(port, config.var_dir() / "mail")
+
+
+# -- tests ------------------------------------------------------------------------
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.pass_context
+def test(ctx):
+    """Run the test suite (unit, integration on Postgres + RabbitMQ, e2e). Extra args go to pytest."""
+    from tests.support import servers
+
+    problem = servers.missing()
+    if problem:
+        raise Failure(problem)
+    args = list(ctx.args) or ["tests", "-q"]
+    code = subprocess.call([sys.executable, "-m", "pytest", *args], cwd=config.ROOT)
+    sys.exit(code)
+
+
+# -- events ----------------------------------------------------------------------
+
+@cli.group()
+def events():
+    """Watch the event stream and replay dead letters."""
+
+
+@events.command()
+@click.argument("pattern", default="#")
+@click.option("--data/--no-data", default=False, help="print each event's data too")
+def tail(pattern, data):
+    """Print events as they pass (PATTERN is an AMQP topic pattern, e.g. 'accounts.#')."""
+    from shared.tools import tail_events
+
+    require_broker()
+    tail_events(config.load("gateway").amqp_url, pattern, show_data=data)
+
+
+@events.command("replay-dlq")
+@click.argument("service")
+@click.option("--purpose", default="events", show_default=True)
+def replay_dlq(service, purpose):
+    """Move a service's dead letters back to its queue."""
+    from shared.tools import replay_dead_letters
+
+    component_module(service)
+    require_broker()
+    moved = replay_dead_letters(config.load(service).amqp_url, f"cadena.{service}.{purpose}")
+    click.echo(f"Replayed {moved} message(s) from cadena.{service}.{purpose}.dlq")
+
+
+# -- bench -----------------------------------------------------------------------
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.argument("which", default="all")
+@click.pass_context
+def bench(ctx, which):
+    """Run benchmarks (write, all); each prints ratios against a raw baseline measured in the same run."""
+    from bench import runner
+
+    runner.main(which, list(ctx.args))
+
+
+def main(argv=None) -> None:
+    try:
+        cli.main(args=argv, prog_name="cadena", standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.UsageError as exc:
+        click.echo(f"cadena: {exc.format_message()} (see `cadena --help`)", err=True)
+        sys.exit(2)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

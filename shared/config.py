@@ -1,0 +1,106 @@
+"""Settings, read from the environment in one place.
+
+Every process calls :func:`load` once, in its factory or entry point, never at
+import time, so tests can set variables before a process is built.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# The bounded contexts and their local default ports (CONTRACTS §1).
+SERVICE_PORTS: dict[str, int] = {
+    "accounts": 8001,
+    "opportunities": 8002,
+    "activities": 8003,
+    "campaigns": 8004,
+    "support": 8005,
+}
+GATEWAY_PORT = 8000
+COMPONENTS = ("gateway", *SERVICE_PORTS)
+
+
+def var_dir() -> Path:
+    path = Path(os.environ.get("CADENA_VAR_DIR", ROOT / "var"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the plain ``postgresql://`` URLs operators copy from their
+    tooling, and drive them with psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def database_url(component: str) -> str:
+    url = os.environ.get(f"CADENA_{component.upper()}_DATABASE_URL")
+    if url:
+        return normalise_database_url(url)
+    return f"sqlite:///{var_dir() / (component + '.db')}"
+
+
+def service_url(component: str) -> str:
+    if component == "gateway":
+        default = f"http://127.0.0.1:{gateway_port()}"
+        return os.environ.get("CADENA_GATEWAY_URL", default).rstrip("/")
+    default = f"http://127.0.0.1:{SERVICE_PORTS[component]}"
+    return os.environ.get(f"CADENA_{component.upper()}_URL", default).rstrip("/")
+
+
+def gateway_port() -> int:
+    return int(os.environ.get("CADENA_GATEWAY_PORT", GATEWAY_PORT))
+
+
+@dataclass(frozen=True)
+class Settings:
+    component: str
+    database_url: str
+    amqp_url: str
+    env: str = "dev"
+    gateway_url: str = ""
+    inactive_after_days: int = 365
+    smtp_url: str | None = None
+    admin_password: str | None = None
+    http_timeout: float = 5.0
+    aggregate_deadline: float = 0.8
+    consumer_delivery_limit: int = 5
+    relay_batch: int = 500
+    jwt_private_key_file: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_dev(self) -> bool:
+        return self.env == "dev"
+
+    @property
+    def jwks_url(self) -> str:
+        return f"{self.gateway_url}/api/v1/auth/jwks.json"
+
+
+def load(component: str, **overrides) -> Settings:
+    env = os.environ
+    mode = env.get("CADENA_ENV", "dev")
+    admin_password = env.get("CADENA_ADMIN_PASSWORD") or ("admin" if mode == "dev" else None)
+    values = dict(
+        component=component,
+        database_url=database_url(component),
+        amqp_url=env.get("CADENA_AMQP_URL", "amqp://guest:guest@localhost:5672/%2F"),
+        env=mode,
+        gateway_url=service_url("gateway"),
+        inactive_after_days=int(env.get("CADENA_INACTIVE_AFTER_DAYS", "365")),
+        smtp_url=env.get("CADENA_SMTP_URL"),
+        admin_password=admin_password,
+        http_timeout=float(env.get("CADENA_HTTP_TIMEOUT", "5")),
+        aggregate_deadline=float(env.get("CADENA_AGGREGATE_DEADLINE", "0.8")),
+        consumer_delivery_limit=int(env.get("CADENA_DELIVERY_LIMIT", "5")),
+        relay_batch=int(env.get("CADENA_RELAY_BATCH", "500")),
+        jwt_private_key_file=env.get("CADENA_JWT_PRIVATE_KEY_FILE"),
+    )
+    values.update(overrides)
+    return Settings(**values)

@@ -1,0 +1,241 @@
+"""Database plumbing every service shares: engines, the tables of the
+outbox/inbox pattern, column types, and the unit of work.
+
+Engines are built by :class:`Database` inside app factories and worker
+entry points — never at import time, because gunicorn forks after import.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    insert,
+    text,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+from shared import events
+from shared.observability import current_request_id
+
+# Names constraints the same way on every backend so alembic can diff them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+BigId = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrements INTEGER only
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime; Cadena stores aware UTC times only")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+@dataclass(frozen=True)
+class CommonTables:
+    outbox: Table
+    inbox: Table
+    users: Table
+
+
+def common_tables(metadata: MetaData) -> CommonTables:
+    """The tables every service keeps beside its own: the outbox it publishes
+    from, the inbox that makes its consumers idempotent, and its replica of
+    the gateway's users (for team-based permissions and handovers)."""
+    outbox = Table(
+        "outbox",
+        metadata,
+        Column("id", BigId, primary_key=True, autoincrement=True),
+        Column("event_id", String(36), nullable=False, unique=True),
+        Column("routing_key", String(200), nullable=False),
+        Column("aggregate_id", String(64), nullable=True),
+        Column("body", LargeBinary, nullable=False),
+        Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+        Column("published_at", UTCDateTime, nullable=True),
+    )
+    Index("ix_outbox_unpublished", outbox.c.published_at, outbox.c.id)
+    inbox = Table(
+        "inbox",
+        metadata,
+        Column("consumer", String(200), primary_key=True),
+        Column("event_id", String(64), primary_key=True),
+        Column("routing_key", String(200), nullable=False),
+        Column("received_at", UTCDateTime, nullable=False, default=utcnow),
+    )
+    users = Table(
+        "user_replica",
+        metadata,
+        Column("id", String(36), primary_key=True),
+        Column("email", String(320), nullable=False),
+        Column("name", String(200), nullable=False),
+        Column("role", String(20), nullable=False),
+        Column("team", String(100), nullable=True),
+        Column("manager_id", String(36), nullable=True),
+        Column("active", Integer, nullable=False, default=1),
+        Column("updated_at", UTCDateTime, nullable=False, default=utcnow),
+    )
+    return CommonTables(outbox=outbox, inbox=inbox, users=users)
+
+
+def _sqlite_pragmas(dbapi_connection, _record):
+    cursor = dbapi_connection.cursor()
+    # WAL lets the web process read while the worker writes; the busy timeout
+    # makes the two processes queue for the write lock instead of failing.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 10}, **kwargs
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    kwargs.setdefault("pool_size", 5)
+    kwargs.setdefault("max_overflow", 10)
+    return create_engine(url, pool_pre_ping=True, pool_recycle=1800, **kwargs)
+
+
+def notify_channel(component: str) -> str:
+    return f"cadena_outbox_{component}"
+
+
+class Database:
+    """One component's database: its engine, sessions and common tables."""
+
+    def __init__(self, url: str, component: str, metadata: MetaData, tables: CommonTables):
+        self.url = url
+        self.component = component
+        self.metadata = metadata
+        self.tables = tables
+        self.engine = make_engine(url)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    def uow(self) -> "UnitOfWork":
+        return UnitOfWork(self)
+
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+class UnitOfWork:
+    """One transaction: the change and the events it causes commit together.
+
+    Rolls back unless :meth:`commit` was called. Events go to the outbox table
+    in the same transaction, so nothing is published for a rolled-back change
+    and nothing committed is lost if the broker is down.
+    """
+
+    def __init__(self, db: Database):
+        self.db = db
+        self.session: Session | None = None
+        self._published = 0
+
+    def __enter__(self) -> "UnitOfWork":
+        self.session = self.db.sessions()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            self.session.rollback()
+        finally:
+            self.session.close()
+
+    def publish(self, routing_key: str, subject: str | None, data: dict, *, event_id: str | None = None) -> str:
+        """Record an event to publish once this unit commits. Returns its id."""
+        envelope = events.new_event(
+            source=self.db.component,
+            type=routing_key,
+            subject=subject,
+            data=data,
+            correlation_id=current_request_id(),
+            event_id=event_id,
+        )
+        self.session.execute(
+            insert(self.db.tables.outbox).values(
+                event_id=envelope["id"],
+                routing_key=routing_key,
+                aggregate_id=subject,
+                body=events.encode(envelope),
+                created_at=utcnow(),
+            )
+        )
+        self._published += 1
+        return envelope["id"]
+
+    def commit(self) -> None:
+        if self._published and self.db.is_postgres:
+            # NOTIFY is transactional: the relay wakes only if this commits.
+            self.session.execute(text(f"NOTIFY {notify_channel(self.db.component)}"))
+        self.session.commit()
+        self._published = 0
+
+
+def money_out(amount: Decimal | None, currency: str | None) -> dict | None:
+    if amount is None:
+        return None
+    return {"amount": f"{Decimal(amount):.2f}", "currency": currency}
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), default=str)

@@ -1,0 +1,135 @@
+"""The outbox relay: publishes committed events in commit order, marks them
+sent only after the broker confirmed them, and never gives up."""
+from __future__ import annotations
+
+import select as io_select
+import threading
+import zlib
+
+from sqlalchemy import select, text, update
+
+from shared.bus import BrokerUnavailable, ConfirmingPublisher, describe
+from shared.db import Database, notify_channel, utcnow
+from shared.observability import EVENTS_PUBLISHED, get_logger
+
+log = get_logger("cadena.outbox")
+
+
+class Relay:
+    def __init__(self, db: Database, amqp_url: str, *, batch: int = 500, idle_poll: float = 0.5,
+                 stop: threading.Event | None = None):
+        self.db = db
+        self.amqp_url = amqp_url
+        self.batch = batch
+        self.idle_poll = idle_poll
+        self.stop = stop or threading.Event()
+        # One relay per service publishes at a time (a transaction-scoped
+        # advisory lock), so events of one aggregate leave in commit order even
+        # with several worker replicas; the others stand by.
+        self._lock_key = zlib.crc32(f"cadena-relay-{db.component}".encode())
+        self._listener = None
+
+    def publish_pending(self, publisher: ConfirmingPublisher) -> int:
+        """Publish one batch; return how many events were confirmed."""
+        outbox = self.db.tables.outbox
+        with self.db.engine.begin() as conn:
+            if self.db.is_postgres:
+                if not conn.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": self._lock_key}):
+                    return 0
+            query = (
+                select(outbox.c.id, outbox.c.event_id, outbox.c.routing_key, outbox.c.body)
+                .where(outbox.c.published_at.is_(None))
+                .order_by(outbox.c.id)
+                .limit(self.batch)
+            )
+            if self.db.is_postgres:
+                query = query.with_for_update(skip_locked=True)
+            rows = conn.execute(query).all()
+            if not rows:
+                return 0
+            confirmed = publisher.publish_batch([(r.routing_key, bytes(r.body), r.event_id) for r in rows])
+            # Mark the confirmed prefix only: a nacked event and everything
+            # after it are sent again (consumers are idempotent), so order holds.
+            done = []
+            for row, ok in zip(rows, confirmed):
+                if not ok:
+                    break
+                done.append(row.id)
+            if done:
+                conn.execute(update(outbox).where(outbox.c.id.in_(done)).values(published_at=utcnow()))
+        EVENTS_PUBLISHED.labels(self.db.component).inc(len(done))
+        if len(done) < len(rows):
+            log.warning("broker_nacked", component=self.db.component, confirmed=len(done), batch=len(rows))
+        return len(done)
+
+    def drain(self, publisher: ConfirmingPublisher) -> int:
+        total = 0
+        while not self.stop.is_set():
+            n = self.publish_pending(publisher)
+            total += n
+            if n < self.batch:
+                break
+        return total
+
+    def _wait_for_work(self) -> None:
+        """Sleep until NOTIFY (Postgres) or the poll interval passes."""
+        if self._listener is not None:
+            try:
+                ready, _, _ = io_select.select([self._listener.fileno()], [], [], self.idle_poll)
+                if ready:
+                    self._listener.execute("SELECT 1")  # consume pending notifications
+                    for _ in self._listener.notifies(timeout=0):
+                        pass
+                return
+            except Exception:
+                self._close_listener()
+        self.stop.wait(self.idle_poll)
+
+    def _open_listener(self) -> None:
+        if not self.db.is_postgres or self._listener is not None:
+            return
+        try:
+            import psycopg
+
+            url = self.db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+            self._listener = psycopg.connect(url, autocommit=True)
+            self._listener.execute(f"LISTEN {notify_channel(self.db.component)}")
+        except Exception as exc:
+            log.warning("listen_unavailable", error=str(exc))
+            self._listener = None
+
+    def _close_listener(self) -> None:
+        if self._listener is not None:
+            try:
+                self._listener.close()
+            except Exception:
+                pass
+            self._listener = None
+
+    def run(self) -> None:
+        backoff = 0.5
+        publisher = None
+        while not self.stop.is_set():
+            try:
+                if publisher is None:
+                    publisher = ConfirmingPublisher(self.amqp_url)
+                    log.info("relay_connected", component=self.db.component, broker=describe(self.amqp_url))
+                    backoff = 0.5
+                self._open_listener()
+                self.drain(publisher)
+                self._wait_for_work()
+            except BrokerUnavailable as exc:
+                log.warning("relay_broker_unreachable", component=self.db.component, error=str(exc), retry_in=backoff)
+                if publisher is not None:
+                    publisher.close()
+                publisher = None
+                self.stop.wait(backoff)
+                backoff = min(backoff * 2, 15)
+            except Exception as exc:  # database down, or anything else: wait and retry, never give up
+                log.warning("relay_error", component=self.db.component, error=repr(exc)[:300], retry_in=backoff)
+                self._close_listener()
+                self.stop.wait(backoff)
+                backoff = min(backoff * 2, 15)
+        if publisher is not None:
+            publisher.close()
+        self._close_listener()

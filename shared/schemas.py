@@ -1,0 +1,121 @@
+"""Schema pieces several services use: money, addresses, e-mail, pages."""
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from email_validator import EmailNotValidError, validate_email
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+
+# ISO 4217 active codes.
+CURRENCIES = frozenset("""
+AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN BZD CAD
+CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ
+GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR
+LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN
+PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB
+TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XOF XPF YER ZAR ZMW ZWL
+""".split())
+
+
+class Base(Schema):
+    class Meta:
+        unknown = EXCLUDE
+        ordered = True
+
+
+class StrictBase(Schema):
+    """Request bodies: unknown fields are an error a client should hear about."""
+
+    class Meta:
+        ordered = True
+
+
+class MoneyAmount(fields.Decimal):
+    """A decimal string (or integer) with at most two decimal places; never a float."""
+
+    def __init__(self, **kwargs):
+        super().__init__(as_string=True, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, float):
+            raise ValidationError('Send money amounts as decimal strings, e.g. "1234.50".')
+        if isinstance(value, bool):
+            raise ValidationError("Not a valid amount.")
+        try:
+            number = Decimal(str(value))
+        except (InvalidOperation, ValueError):
+            raise ValidationError("Not a valid decimal amount.") from None
+        if not number.is_finite():
+            raise ValidationError("Not a valid decimal amount.")
+        if number.as_tuple().exponent < -2:
+            raise ValidationError("At most two decimal places.")
+        if abs(number) >= Decimal("1e15"):
+            raise ValidationError("Amount too large.")
+        return number
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return f"{Decimal(value):.2f}"
+
+
+class Money(StrictBase):
+    amount = MoneyAmount(required=True, metadata={"example": "1234.50"})
+    currency = fields.String(required=True, validate=validate.OneOf(sorted(CURRENCIES), error="Not an ISO 4217 currency code."),
+                             metadata={"example": "EUR"})
+
+
+def non_negative_money(data: dict | None) -> None:
+    if data and data["amount"] < 0:
+        raise ValidationError({"amount": ["Must not be negative."]})
+
+
+class Address(StrictBase):
+    street = fields.String(allow_none=True, validate=validate.Length(max=300))
+    city = fields.String(allow_none=True, validate=validate.Length(max=100))
+    postal_code = fields.String(allow_none=True, validate=validate.Length(max=20))
+    country = fields.String(allow_none=True, validate=validate.Regexp(r"^[A-Z]{2}$", error="ISO 3166-1 alpha-2 code, e.g. ES."))
+
+
+class Email(fields.String):
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return validate_email(text, check_deliverability=False).normalized.lower()
+        except EmailNotValidError as exc:
+            raise ValidationError(f"Not a valid e-mail address: {exc}") from None
+
+
+Country = lambda **kw: fields.String(  # noqa: E731
+    validate=validate.Regexp(r"^[A-Z]{2}$", error="ISO 3166-1 alpha-2 code, e.g. ES."), **kw)
+
+
+class Resource(Base):
+    id = fields.String(dump_only=True, metadata={"format": "uuid"})
+    version = fields.Integer(dump_only=True)
+    created_at = fields.AwareDateTime(dump_only=True)
+    updated_at = fields.AwareDateTime(dump_only=True)
+
+
+_pages: dict[type, type] = {}
+
+
+def page_of(item_schema: type[Schema]) -> type[Schema]:
+    """The list envelope ``{items, next_cursor}`` for an item schema."""
+    if item_schema not in _pages:
+        _pages[item_schema] = type(
+            f"{item_schema.__name__.removesuffix('Schema')}Page",
+            (Base,),
+            {"items": fields.List(fields.Nested(item_schema), required=True),
+             "next_cursor": fields.String(allow_none=True, required=True)},
+        )
+    return _pages[item_schema]
+
+
+class ProblemSchema(Base):
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    instance = fields.String(allow_none=True)
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))

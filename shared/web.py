@@ -1,0 +1,149 @@
+"""The Flask app every Cadena process starts from: problem+json errors,
+request ids and JSON logs, metrics, health, auth and OpenAPI."""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Callable, Iterable
+
+from flask import Flask, Response, g, jsonify
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask_smorest import Api
+
+from shared import bus
+from shared.auth import TokenVerifier, install_auth
+from shared.config import Settings
+from shared.http import install_problem_handlers, problem_response
+from shared.observability import OutboxCollector, configure_logging, get_logger, instrument_flask, metrics_payload
+
+
+class ReadinessProbe:
+    """Database and broker reachability; the broker answer is cached for a few
+    seconds because opening an AMQP connection per probe is wasteful."""
+
+    def __init__(self, settings: Settings, db, ttl: float = 5.0):
+        self.settings = settings
+        self.db = db
+        self.ttl = ttl
+        self._broker_checked = 0.0
+        self._broker_error: str | None = None
+        self._lock = threading.Lock()
+
+    def problems(self) -> list[str]:
+        down = []
+        try:
+            self.db.ping()
+        except Exception as exc:
+            down.append(f"database ({type(exc).__name__})")
+        with self._lock:
+            if time.monotonic() - self._broker_checked > self.ttl:
+                try:
+                    bus.check_broker(self.settings.amqp_url, timeout=2)
+                    self._broker_error = None
+                except bus.BrokerUnavailable as exc:
+                    self._broker_error = str(exc)
+                self._broker_checked = time.monotonic()
+            if self._broker_error:
+                down.append(f"broker ({self._broker_error})")
+        return down
+
+
+def schema_name(schema) -> str:
+    """Component names in the OpenAPI document: partial (PATCH) variants get their own."""
+    cls = schema if isinstance(schema, type) else type(schema)
+    name = cls.__name__.removesuffix("Schema")
+    if not isinstance(schema, type) and schema.partial:
+        name += "Patch"
+    return name
+
+
+def create_base_app(settings: Settings, db, *, title: str, description: str = "",
+                    verifier: TokenVerifier | None = None, extra_ready: Callable[[], Iterable[str]] | None = None,
+                    public_paths: tuple[str, ...] = (), openapi_path: str | None = "openapi.json") -> tuple[Flask, Api]:
+    configure_logging(settings.component)
+    log = get_logger(f"cadena.{settings.component}")
+    app = Flask(settings.component)
+    app.config.update(
+        API_TITLE=title,
+        API_VERSION="1.0.0",
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/" if openapi_path else None,
+        OPENAPI_JSON_PATH=openapi_path or "openapi.json",
+        API_SPEC_OPTIONS={
+            "info": {"description": description},
+            "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+            "security": [{"bearer": []}],
+        },
+        JSON_SORT_KEYS=False,
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+    )
+    app.json.sort_keys = False
+    app.extensions["cadena.settings"] = settings
+    app.extensions["cadena.db"] = db
+    api = Api(app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name)})
+    install_problem_handlers(app, log)  # after Api: ours replace its error format
+    instrument_flask(app, settings.component, log)
+    install_auth(app, verifier or TokenVerifier(settings.jwks_url), public_paths=public_paths)
+    probe = ReadinessProbe(settings, db)
+
+    @app.get("/healthz")
+    def healthz():
+        return jsonify(status="ok", component=settings.component)
+
+    @app.get("/readyz")
+    def readyz():
+        down = probe.problems() + list(extra_ready() if extra_ready else [])
+        if down:
+            return problem_response(503, "Not ready", "Unreachable: " + "; ".join(down) + ".", slug="not-ready",
+                                    extra={"unavailable": down})
+        return jsonify(status="ready", component=settings.component)
+
+    collector = OutboxCollector(db)
+
+    @app.get("/metrics")
+    def metrics():
+        payload, content_type = metrics_payload([collector])
+        return Response(payload, mimetype=content_type.split(";")[0], headers={"Content-Type": content_type})
+
+    @app.teardown_appcontext
+    def _close_session(_exc):
+        session = g.pop("session", None)
+        if session is not None:
+            session.close()
+
+    return app, api
+
+
+def current_db():
+    from flask import current_app
+
+    return current_app.extensions["cadena.db"]
+
+
+def current_settings() -> Settings:
+    from flask import current_app
+
+    return current_app.extensions["cadena.settings"]
+
+
+def read_session():
+    """The request's read-only session (closed at teardown)."""
+    if "session" not in g:
+        g.session = current_db().sessions()
+    return g.session
+
+
+def created(body: dict, location: str, version: int | None = None):
+    """201 with the resource, its Location and ETag."""
+    from shared.http import etag
+
+    headers = {"Location": location}
+    if version is not None:
+        headers["ETag"] = etag(version)
+    return body, 201, headers
+
+
+def with_version(body: dict, version: int):
+    from shared.http import etag
+
+    return body, 200, {"ETag": etag(version)}

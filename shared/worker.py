@@ -1,0 +1,109 @@
+"""A service's worker process: the outbox relay, its event consumers and
+its scheduled jobs, each on its own thread with its own broker connection."""
+from __future__ import annotations
+
+import signal
+import threading
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+from shared import inbox
+from shared.bus import Consumer, QueueSpec
+from shared.config import Settings
+from shared.db import Database
+from shared.observability import configure_logging, get_logger
+from shared.outbox import Relay
+
+log = get_logger("cadena.worker")
+
+
+@dataclass
+class Job:
+    """Scheduled work, run every ``interval`` seconds; must be safe with several workers."""
+
+    name: str
+    interval: float
+    run: Callable[[], object]
+
+
+@dataclass
+class Worker:
+    settings: Settings
+    db: Database
+    handlers: Mapping[str, inbox.Handler] = field(default_factory=dict)
+    jobs: list[Job] = field(default_factory=list)
+    purpose: str = "events"
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def queue(self) -> QueueSpec:
+        return QueueSpec(
+            f"cadena.{self.settings.component}.{self.purpose}",
+            tuple(sorted(self.handlers)),
+            self.settings.consumer_delivery_limit,
+        )
+
+    def consumer(self) -> Consumer:
+        queue = self.queue
+
+        def on_message(routing_key: str, body: bytes) -> str:
+            return inbox.handle(self.db, queue.name, self.handlers, routing_key, body)
+
+        return Consumer(self.settings.amqp_url, queue, on_message, stop=self.stop, name=queue.name)
+
+    def relay(self) -> Relay:
+        return Relay(self.db, self.settings.amqp_url, batch=self.settings.relay_batch, stop=self.stop)
+
+    def _run_jobs(self) -> None:
+        due = {job.name: 0.0 for job in self.jobs}
+        import time
+
+        while not self.stop.is_set():
+            now = time.monotonic()
+            for job in self.jobs:
+                if now >= due[job.name]:
+                    try:
+                        job.run()
+                    except Exception as exc:  # log and try again next tick
+                        log.warning("job_failed", job=job.name, error=repr(exc)[:300])
+                    due[job.name] = now + job.interval
+            self.stop.wait(min([j.interval for j in self.jobs] + [1.0]))
+
+    def threads(self) -> list[threading.Thread]:
+        targets: list[tuple[str, Callable]] = [("relay", self.relay().run)]
+        if self.handlers:
+            targets.append(("consumer", self.consumer().run))
+        if self.jobs:
+            targets.append(("jobs", self._run_jobs))
+        return [threading.Thread(target=t, name=f"{self.settings.component}-{n}", daemon=True) for n, t in targets]
+
+    def start(self) -> list[threading.Thread]:
+        threads = self.threads()
+        for thread in threads:
+            thread.start()
+        return threads
+
+    def run_forever(self) -> None:
+        configure_logging(self.settings.component)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: self.stop.set())
+        _serve_metrics(self)
+        threads = self.start()
+        log.info("worker_started", component=self.settings.component, threads=[t.name for t in threads])
+        while not self.stop.is_set():
+            self.stop.wait(1.0)
+        for thread in threads:
+            thread.join(timeout=10)
+        self.db.dispose()
+        log.info("worker_stopped", component=self.settings.component)
+
+
+def _serve_metrics(worker: Worker) -> None:
+    import os
+
+    port = os.environ.get("CADENA_METRICS_PORT")
+    if not port:
+        return
+    from prometheus_client import start_http_server
+
+    start_http_server(int(port))
