@@ -22,15 +22,18 @@ class Failure(click.ClickException):
         click.echo(f"cadena: {self.format_message()}", err=True)
 
 
-def built_components() -> list[str]:
-    """The gateway and every context whose package has an app factory."""
+def built_components(only: str | None = None) -> list[str]:
+    """The gateway and every context whose package has an app factory
+    (``only``, or CADENA_COMPONENTS=gateway,accounts,…, narrows it)."""
+    only = only if only is not None else os.environ.get("CADENA_COMPONENTS", "")
+    only = {n.strip() for n in only.split(",") if n.strip()}
     names = ["gateway"]
     for name in config.SERVICE_PORTS:
         try:
             module = importlib.import_module(f"services.{name}.app")
         except ModuleNotFoundError:
             continue
-        if hasattr(module, "create_app"):
+        if hasattr(module, "create_app") and (not only or name in only):
             names.append(name)
     return names
 

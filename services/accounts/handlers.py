@@ -1,5 +1,11 @@
-"""Accounts' reactions to other services' events: routing key → handler(event, uow)."""
+"""Accounts' reactions to other services' events: routing key → handler(event, uow).
+
+Each source context's reactions live in their own module (on_<context>.py)
+and are merged here.
+"""
 from __future__ import annotations
+
+import importlib
 
 from shared.auth import on_user_changed
 
@@ -7,3 +13,10 @@ HANDLERS = {
     "identity.user.created": on_user_changed,
     "identity.user.updated": on_user_changed,
 }
+
+for _source in ("opportunities", "activities", "support", "identity"):
+    try:
+        _module = importlib.import_module(f"services.accounts.on_{_source}")
+    except ModuleNotFoundError:
+        continue
+    HANDLERS.update(_module.HANDLERS)

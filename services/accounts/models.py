@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, MetaData, Numeric, String, Text, func, text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, MetaData, Numeric, String, Text, func, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import NAMING_CONVENTION, UTCDateTime, common_tables, new_id, utcnow
@@ -115,3 +115,15 @@ class ViewOpportunity(Base):
     amount: Mapped[Decimal] = mapped_column(Numeric(18, 2), nullable=False, default=Decimal("0"))
     currency: Mapped[str] = mapped_column(String(3), nullable=False, default="EUR")
     status: Mapped[str] = mapped_column(String(10), nullable=False, default="open")  # open|won|lost|deleted
+
+
+class ViewCase(Base):
+    """Per-case state behind open_cases / breached_cases / low_satisfaction."""
+
+    __tablename__ = "account_view_cases"
+
+    case_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(36), nullable=False, index=True)
+    is_open: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    breached: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    satisfaction: Mapped[int | None] = mapped_column(Integer)

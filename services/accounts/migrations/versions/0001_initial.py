@@ -16,6 +16,16 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('account_view_cases',
+    sa.Column('case_id', sa.String(length=36), nullable=False),
+    sa.Column('account_id', sa.String(length=36), nullable=False),
+    sa.Column('is_open', sa.Boolean(), nullable=False),
+    sa.Column('breached', sa.Boolean(), nullable=False),
+    sa.Column('satisfaction', sa.Integer(), nullable=True),
+    sa.PrimaryKeyConstraint('case_id', name=op.f('pk_account_view_cases'))
+    )
+    with op.batch_alter_table('account_view_cases', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_account_view_cases_account_id'), ['account_id'], unique=False)
     op.create_table('account_view_opportunities',
     sa.Column('opportunity_id', sa.String(length=36), nullable=False),
     sa.Column('account_id', sa.String(length=36), nullable=False),
@@ -138,6 +148,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table('account_view_cases')
     op.drop_index('uq_contacts_email_live', table_name='contacts')
     with op.batch_alter_table('contacts', schema=None) as batch_op:
         batch_op.drop_index('ix_contacts_owner')
