@@ -29,11 +29,13 @@ def built_components(only: str | None = None) -> list[str]:
     only = {n.strip() for n in only.split(",") if n.strip()}
     names = ["gateway"]
     for name in config.SERVICE_PORTS:
+        if only and name not in only:
+            continue
         try:
             module = importlib.import_module(f"services.{name}.app")
         except ModuleNotFoundError:
             continue
-        if hasattr(module, "create_app") and (not only or name in only):
+        if hasattr(module, "create_app"):
             names.append(name)
     return names
 

@@ -189,7 +189,6 @@ class UnitOfWork:
     def __init__(self, db: Database):
         self.db = db
         self.session: Session | None = None
-        self._published = 0
 
     def __enter__(self) -> "UnitOfWork":
         self.session = self.db.sessions()
@@ -220,15 +219,12 @@ class UnitOfWork:
                 created_at=utcnow(),
             )
         )
-        self._published += 1
         return envelope["id"]
 
     def commit(self) -> None:
-        if self._published and self.db.is_postgres:
-            # NOTIFY is transactional: the relay wakes only if this commits.
-            self.session.execute(text(f"NOTIFY {notify_channel(self.db.component)}"))
+        # On Postgres a trigger on the outbox NOTIFYs the relay at commit
+        # (shared/migrations.py); nothing to do here.
         self.session.commit()
-        self._published = 0
 
 
 def money_out(amount: Decimal | None, currency: str | None) -> dict | None:

@@ -41,8 +41,9 @@ def record_receipt(uow, consumer: str, event: dict) -> bool:
     dialect = postgresql if uow.db.is_postgres else sqlite
     stmt = dialect.insert(inbox).values(
         consumer=consumer, event_id=event["id"], routing_key=event["type"], received_at=utcnow()
-    ).on_conflict_do_nothing(index_elements=[inbox.c.consumer, inbox.c.event_id])
-    return uow.session.execute(stmt).rowcount == 1
+    ).on_conflict_do_nothing(index_elements=[inbox.c.consumer, inbox.c.event_id]).returning(inbox.c.event_id)
+    # RETURNING, not rowcount: drivers disagree on rowcount after ON CONFLICT.
+    return uow.session.execute(stmt).first() is not None
 
 
 def handle(db: Database, consumer: str, handlers: Mapping[str, Handler], routing_key: str, body: bytes) -> str:

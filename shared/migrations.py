@@ -37,11 +37,29 @@ def revision(component: str, message: str) -> None:
     command.revision(cfg, message=message, autogenerate=True)
 
 
+def outbox_notify_sql(component: str) -> list[str]:
+    """A statement-level trigger that wakes the relay (LISTEN) when outbox rows
+    commit: NOTIFY is transactional, and a trigger costs the write path no
+    extra round trip."""
+    from shared.db import notify_channel
+
+    return [
+        "CREATE OR REPLACE FUNCTION cadena_outbox_notify() RETURNS trigger AS $$ "
+        "BEGIN PERFORM pg_notify(TG_ARGV[0], ''); RETURN NULL; END $$ LANGUAGE plpgsql",
+        "DROP TRIGGER IF EXISTS outbox_notify ON outbox",
+        "CREATE TRIGGER outbox_notify AFTER INSERT ON outbox FOR EACH STATEMENT "
+        f"EXECUTE FUNCTION cadena_outbox_notify('{notify_channel(component)}')",
+    ]
+
+
 def run_env(context, metadata: MetaData) -> None:
     """The body of every component's migrations/env.py."""
+    from sqlalchemy import inspect, text
+
     from shared.db import make_engine
 
     url = context.config.attributes.get("url") or cadena_config.database_url("accounts")
+    component = Path(context.config.get_main_option("script_location")).parent.name
     engine = make_engine(url)
     with engine.connect() as connection:
         context.configure(
@@ -52,4 +70,9 @@ def run_env(context, metadata: MetaData) -> None:
         )
         with context.begin_transaction():
             context.run_migrations()
+            if connection.dialect.name == "postgresql" and inspect(connection).has_table("outbox"):
+                for statement in outbox_notify_sql(component):
+                    connection.execute(text(statement))
+        if connection.in_transaction():
+            connection.commit()
     engine.dispose()

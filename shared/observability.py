@@ -56,8 +56,11 @@ def reset_request_id(token: contextvars.Token) -> None:
 def configure_logging(component: str) -> None:
     level = getattr(logging, os.environ.get("CADENA_LOG_LEVEL", "INFO").upper(), logging.INFO)
     logging.basicConfig(format="%(message)s", stream=sys.stderr, level=level)
-    for noisy in ("pika", "urllib3", "werkzeug"):
+    for noisy in ("urllib3", "werkzeug"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # pika logs every failed connection attempt as an error with a stack;
+    # the relay and consumers log one line of their own and retry.
+    logging.getLogger("pika").setLevel(logging.CRITICAL)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
+import email_validator
 from email_validator import EmailNotValidError, validate_email
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
@@ -75,6 +76,12 @@ class Address(StrictBase):
     city = fields.String(allow_none=True, validate=validate.Length(max=100))
     postal_code = fields.String(allow_none=True, validate=validate.Length(max=20))
     country = fields.String(allow_none=True, validate=validate.Regexp(r"^[A-Z]{2}$", error="ISO 3166-1 alpha-2 code, e.g. ES."))
+
+
+# Company networks use .local mail domains (the bootstrap admin is
+# admin@cadena.local); the library's documented switch is this list.
+if "local" in email_validator.SPECIAL_USE_DOMAIN_NAMES:
+    email_validator.SPECIAL_USE_DOMAIN_NAMES.remove("local")
 
 
 class Email(fields.String):

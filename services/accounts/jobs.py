@@ -1,8 +1,50 @@
 """Accounts' scheduled work."""
 from __future__ import annotations
 
+from datetime import timedelta
+
+from sqlalchemy import or_, select
+
+from shared.db import utcnow
 from shared.worker import Job
+
+from services.accounts.models import AccountView, Contact
+from services.accounts.service import move_lifecycle
+
+INACTIVITY_INTERVAL = 300.0  # seconds; the rule counts in days, so a few minutes' lag is harmless
+
+
+def mark_inactive_customers(db, settings, *, batch: int = 200) -> int:
+    """Active customers whose account has had no won deal and no activity for
+    CADENA_INACTIVE_AFTER_DAYS (and who became active before that) become
+    inactive customers. Safe with several workers: each batch claims its
+    contacts with FOR UPDATE SKIP LOCKED, and the move (the "done" mark) and
+    its events commit together."""
+    cutoff = utcnow() - timedelta(days=settings.inactive_after_days)
+    moved = 0
+    while True:
+        with db.uow() as uow:
+            stmt = (
+                select(Contact)
+                .outerjoin(AccountView, AccountView.account_id == Contact.account_id)
+                .where(Contact.lifecycle_stage == "active_customer", Contact.deleted_at.is_(None),
+                       Contact.account_id.is_not(None),
+                       or_(Contact.lifecycle_changed_at.is_(None), Contact.lifecycle_changed_at < cutoff),
+                       or_(AccountView.last_won_at.is_(None), AccountView.last_won_at < cutoff),
+                       or_(AccountView.last_activity_at.is_(None), AccountView.last_activity_at < cutoff))
+                .order_by(Contact.id)
+                .limit(batch)
+            )
+            if db.is_postgres:
+                stmt = stmt.with_for_update(of=Contact, skip_locked=True)
+            contacts = list(uow.session.scalars(stmt))
+            for contact in contacts:
+                move_lifecycle(uow, contact, "inactive_customer")
+            uow.commit()
+        moved += len(contacts)
+        if len(contacts) < batch:
+            return moved
 
 
 def jobs(db, settings) -> list[Job]:
-    return []
+    return [Job("inactive-customers", INACTIVITY_INTERVAL, lambda: mark_inactive_customers(db, settings))]

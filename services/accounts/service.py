@@ -4,12 +4,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import String, cast, or_, select
+from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from shared.auth import Principal, UserDirectory, authorize_write
-from shared.db import utcnow
+from shared.db import new_id, utcnow
 from shared.http import Conflict, Invalid, NotFound, PreconditionFailed, ensure_version, keyset_page
 
 from services.accounts import schemas
@@ -173,21 +173,24 @@ def get_contact(session, contact_id: str) -> Contact:
     return contact
 
 
-def _check_email_free(session, email: str | None, contact_id: str | None = None) -> None:
-    if not email:
-        return
-    stmt = select(Contact.id).where(Contact.email == email.lower(), Contact.deleted_at.is_(None))
-    if contact_id:
-        stmt = stmt.where(Contact.id != contact_id)
-    existing = session.scalar(stmt)
-    if existing:
-        _email_taken(email, existing)
+def _email_taken(session, email: str, contact_id: str | None):
+    existing = session.scalar(select(Contact.id).where(
+        func.lower(Contact.email) == email.lower(), Contact.deleted_at.is_(None), Contact.id != contact_id))
+    raise Conflict(f"A contact with the email {email} already exists: {existing}.",
+                   slug="duplicate-contact", extra={"existing_id": existing,
+                                                    "errors": {"email": [f"Already used by contact {existing}."]}})
 
 
-def _email_taken(email: str, existing_id: str):
-    raise Conflict(f"A contact with the email {email} already exists: {existing_id}.",
-                   slug="duplicate-contact", extra={"existing_id": existing_id,
-                                                    "errors": {"email": [f"Already used by contact {existing_id}."]}})
+def _flush_contact(uow, contact: Contact) -> None:
+    """The unique index on live e-mails decides duplicates (no race between a
+    check and the insert); a clash becomes a 409 naming the existing contact."""
+    try:
+        uow.session.flush()
+    except IntegrityError:
+        uow.session.rollback()
+        _email_taken(uow.session, contact.email, contact.id)
+    except StaleDataError:
+        raise PreconditionFailed("The resource was changed by someone else at the same moment; GET it and retry.") from None
 
 
 def _check_links(session, contact: Contact | None, data: dict) -> None:
@@ -211,16 +214,6 @@ def _check_links(session, contact: Contact | None, data: dict) -> None:
             boss = session.get(Contact, boss.reports_to_id) if boss.reports_to_id else None
 
 
-def _commit_contact(uow, email: str | None, contact_id: str | None) -> None:
-    try:
-        uow.commit()
-    except IntegrityError:  # two writers raced for the same address
-        uow.session.rollback()
-        existing = uow.session.scalar(
-            select(Contact.id).where(Contact.email == email, Contact.deleted_at.is_(None), Contact.id != contact_id))
-        _email_taken(email, existing or "unknown")
-
-
 def create_contact(uow, actor: Principal, data: dict, directory: UserDirectory | None = None) -> Contact:
     data = _clean(data)
     data.setdefault("owner_id", actor.id)
@@ -229,13 +222,13 @@ def create_contact(uow, actor: Principal, data: dict, directory: UserDirectory |
     session = uow.session
     _check_owner(session, actor, "contact", data["owner_id"], directory)
     _check_links(session, None, data)
-    _check_email_free(session, data.get("email"))
     contact = Contact(**{k: v for k, v in data.items() if k in CONTACT_FIELDS})
+    contact.id = new_id()
     contact.lifecycle_changed_at = utcnow()
     session.add(contact)
-    session.flush()
+    _flush_contact(uow, contact)
     uow.publish("accounts.contact.created", contact.id, contact_data(contact))
-    _commit_contact(uow, contact.email, contact.id)
+    uow.commit()
     return contact
 
 
@@ -253,8 +246,6 @@ def update_contact(uow, actor: Principal, contact_id: str, changes: dict, expect
     if "account_id" in changes and changes["account_id"] != contact.account_id and "reports_to_id" not in changes:
         changes["reports_to_id"] = None  # a reporting line does not survive a move to another company
     _check_links(session, contact, changes)
-    if "email" in changes:
-        _check_email_free(session, changes["email"], contact.id)
     before = contact.lifecycle_stage
     for field in CONTACT_FIELDS:
         if field in changes:
@@ -266,11 +257,11 @@ def update_contact(uow, actor: Principal, contact_id: str, changes: dict, expect
         return contact
     if contact.lifecycle_stage != before:
         contact.lifecycle_changed_at = utcnow()
-    _flush_versioned(session)
+    _flush_contact(uow, contact)
     uow.publish("accounts.contact.updated", contact.id, contact_data(contact))
     if contact.lifecycle_stage != before:
         _publish_lifecycle(uow, contact, before)
-    _commit_contact(uow, contact.email, contact.id)
+    uow.commit()
     return contact
 
 

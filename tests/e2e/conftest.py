@@ -89,7 +89,7 @@ class System:
         """Create a user through the API; its token is then self.token(user['email'])."""
         import uuid
 
-        email = f"{role}-{uuid.uuid4().hex[:8]}@example.test"
+        email = f"{role}-{uuid.uuid4().hex[:8]}@example.com"
         reply = self.post("/api/v1/users", {"email": email, "name": f"Test {role.title()}", "role": role,
                                             "team": team, "manager_id": manager_id, "password": "s3cret-pass"})
         assert reply.status == 201, reply.body

@@ -23,7 +23,7 @@ def verifier() -> TokenVerifier:
 def token(role: str = "admin", user_id: str | None = None, team: str | None = None, ttl: int = 600) -> str:
     now = int(time.time())
     claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": user_id or str(uuid.uuid4()), "iat": now, "exp": now + ttl,
-              "role": role, "team": team, "email": f"{role}@example.test", "name": role.title()}
+              "role": role, "team": team, "email": f"{role}@example.com", "name": role.title()}
     return jwt.encode(claims, _key(), algorithm="RS256")
 
 

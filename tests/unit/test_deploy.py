@@ -140,6 +140,12 @@ def test_a_missing_build_context_and_a_bad_image_are_reported(compose):
     assert any("'Not An Image' is not a valid image reference" in p for p in problems), problems
 
 
+def test_the_script_prints_one_line_on_success(capsys):
+    assert check.main(["--compose-only"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("deploy check passed: docker-compose.yml") and out.count("\n") == 1
+
+
 def test_interpolation_follows_compose():
     assert check.interpolate("${A:-x}/${B-y}/$$C/${D}", {"A": "", "B": ""}) == "x//$C/"
 

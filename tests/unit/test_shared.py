@@ -1,0 +1,68 @@
+"""The common library's pure parts: envelopes, errors, cursors, topics."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from shared import events
+from shared.bus import topic_matches
+from shared.http import Invalid, PreconditionFailed, decode_cursor, encode_cursor, ensure_version, flatten_errors
+
+
+def test_new_event_is_a_valid_cloudevent_with_our_extensions():
+    event = events.new_event(source="accounts", type="accounts.contact.created", subject="c1",
+                             data={"id": "c1"}, correlation_id="req-1")
+    decoded = events.decode(events.encode(event))
+    assert decoded["specversion"] == "1.0"
+    assert decoded["source"] == "/cadena/accounts"
+    assert decoded["type"] == "accounts.contact.created"
+    assert decoded["subject"] == "c1"
+    assert decoded["datacontenttype"] == "application/json"
+    assert decoded["correlationid"] == "req-1"
+    assert decoded["dataversion"] == "1"
+    assert decoded["data"] == {"id": "c1"}
+    assert decoded["id"] == event["id"]
+
+
+@pytest.mark.parametrize("body", [b"", b"garbage", b"[]", b'{"specversion": "1.0"}',
+                                  json.dumps({"specversion": "0.3", "id": "x", "source": "/s", "type": "t"}).encode()])
+def test_decode_rejects_what_is_not_a_cloudevent(body):
+    with pytest.raises(events.InvalidEvent):
+        events.decode(body)
+
+
+def test_decode_rejects_non_object_data():
+    body = json.dumps({"specversion": "1.0", "id": "1", "source": "/s", "type": "t", "data": [1, 2]}).encode()
+    with pytest.raises(events.InvalidEvent):
+        events.decode(body)
+
+
+@pytest.mark.parametrize("pattern,key,expected", [
+    ("accounts.#", "accounts.contact.created", True),
+    ("accounts.*.created", "accounts.contact.created", True),
+    ("accounts.*", "accounts.contact.created", False),
+    ("#", "anything.at.all", True),
+    ("opportunities.opportunity.won", "opportunities.opportunity.lost", False),
+])
+def test_topic_matching_follows_amqp_rules(pattern, key, expected):
+    assert topic_matches(pattern, key) is expected
+
+
+def test_flatten_errors_gives_dotted_field_paths():
+    nested = {"json": {"name": ["Missing."], "billing_address": {"country": ["Bad."]}, "tags": {0: ["Too long."]}}}
+    assert flatten_errors(nested) == {"name": ["Missing."], "billing_address.country": ["Bad."], "tags.0": ["Too long."]}
+
+
+def test_cursor_round_trip_and_garbage():
+    cursor = encode_cursor(["2026-11-23T10:00:00+00:00", "abc"])
+    assert decode_cursor(cursor) == ["2026-11-23T10:00:00+00:00", "abc"]
+    with pytest.raises(Invalid):
+        decode_cursor("not-a-cursor")
+
+
+def test_stale_if_match_is_a_412():
+    ensure_version(3, None)
+    ensure_version(3, {'"3"'})
+    with pytest.raises(PreconditionFailed):
+        ensure_version(3, {'"2"'})
