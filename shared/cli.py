@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import socket
 import subprocess
@@ -31,11 +32,9 @@ def built_components(only: str | None = None) -> list[str]:
     for name in config.SERVICE_PORTS:
         if only and name not in only:
             continue
-        try:
-            module = importlib.import_module(f"services.{name}.app")
-        except ModuleNotFoundError:
-            continue
-        if hasattr(module, "create_app"):
+        # Found, not imported: `cadena up` stays small and a broken service
+        # fails in its own process, with its own error.
+        if importlib.util.find_spec(f"services.{name}.app") is not None:
             names.append(name)
     return names
 
@@ -110,7 +109,8 @@ def cli():
 @click.option("--bind", help="host:port to listen on (default 127.0.0.1 and the component's port)")
 def serve(component, bind):
     """Run a component's web process (gunicorn)."""
-    module = component_module(component)
+    if component not in config.COMPONENTS:
+        raise Failure(f"unknown component '{component}'; choose one of: {', '.join(config.COMPONENTS)}")
     from gunicorn.app.base import BaseApplication
 
     workers = int(os.environ.get("CADENA_WEB_WORKERS", "1"))
@@ -134,7 +134,9 @@ def serve(component, bind):
             self.cfg.set("proc_name", f"cadena-{component}")
 
         def load(self):
-            return module.create_app()  # built in the worker, after the fork
+            # Imported and built in the gunicorn worker, after the fork: the
+            # master stays small and holds no engine or socket.
+            return component_module(component).create_app()
 
     Server().run()
 
@@ -175,8 +177,7 @@ def migrate(components):
 @click.option("--no-seed", is_flag=True, help="do not load demo data on first run")
 def up(logs, no_seed):
     """Start the whole system locally: migrate, run every process, load demo data on first run."""
-    from honcho.manager import Manager
-    from honcho.printer import Printer
+    from shared.supervisor import Supervisor
 
     names = built_components()
     busy = [f"{n} ({_port_of(n)})" for n in names if not _port_free(_port_of(n))]
@@ -185,35 +186,30 @@ def up(logs, no_seed):
                       "CADENA_GATEWAY_PORT / CADENA_<SERVICE>_URL.")
     require_broker()
     require_databases(names)
-    from shared.migrations import upgrade
-
-    for name in names:
-        upgrade(name)
+    exe = [sys.executable, "-m", "shared.cli"]
+    # Migrations run in a child process so this long-lived one stays small.
+    if subprocess.call([*exe, "migrate", *names]) != 0:
+        raise Failure("migrations failed (see above); fix the database and run `cadena up` again.")
     env = dict(os.environ)
     env.setdefault("CADENA_ENV", "dev")
     env["PYTHONUNBUFFERED"] = "1"
-    smtp_sink = None
+    sink_port = None
     if not env.get("CADENA_SMTP_URL"):
-        smtp_sink = f"smtp://127.0.0.1:{int(env.get('CADENA_SMTP_SINK_PORT', '8025'))}"
-        env["CADENA_SMTP_URL"] = smtp_sink
+        sink_port = int(env.get("CADENA_SMTP_SINK_PORT", "8025"))
+        env["CADENA_SMTP_URL"] = f"smtp://127.0.0.1:{sink_port}"
     log_dir = config.var_dir() / "log"
     log_dir.mkdir(exist_ok=True)
     log_path = log_dir / "cadena.log"
-    output = sys.stdout if logs else open(log_path, "a", buffering=1)
-    manager = Manager(Printer(output=output, colour=logs))
-    exe = str(Path(sys.executable).with_name("cadena"))
-    if not Path(exe).exists():
-        exe = f"{sys.executable} -m shared.cli"
+    supervisor = Supervisor(sys.stdout if logs else open(log_path, "a", buffering=1))
     for name in names:
-        manager.add_process(f"{name}.web", f"{exe} serve {name}", env=env)
-        manager.add_process(f"{name}.worker", f"{exe} worker {name}", env=env)
-    if smtp_sink and _port_free(int(smtp_sink.rsplit(":", 1)[1])):
-        manager.add_process("smtp-sink", f"{exe} smtp-sink --port {smtp_sink.rsplit(':', 1)[1]}", env=env)
+        supervisor.start(f"{name}.web", [*exe, "serve", name], env)
+        supervisor.start(f"{name}.worker", [*exe, "worker", name], env)
+    if sink_port and _port_free(sink_port):
+        supervisor.start("smtp-sink", [*exe, "smtp-sink", "--port", str(sink_port)], env)
     url = config.service_url("gateway")
     threading.Thread(target=_announce, args=(url, names, not no_seed, log_path if not logs else None),
                      daemon=True).start()
-    manager.loop()
-    sys.exit(manager.returncode or 0)
+    sys.exit(supervisor.run())
 
 
 def _wait_ready(url: str, timeout: float = 60) -> bool:
