@@ -24,7 +24,6 @@ WORKDIR /src
 COPY pyproject.toml ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
         > /tmp/requirements.txt \
-    && pip install --upgrade pip \
     && pip install -r /tmp/requirements.txt
 
 # Then the project itself (not editable: the final stage has no source tree).

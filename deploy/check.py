@@ -7,6 +7,8 @@ Nothing here needs a Docker engine or a cluster:
   resolved, ``${VAR:-default}`` interpolated with the defaults) and its
   wiring checked: every service has its own database, every web process a
   health check, start-up order by ``depends_on`` conditions, one image.
+  When a Compose v2 CLI is installed, ``compose config`` must accept the
+  file too (it needs no engine for that).
 * every kustomize tree (deploy/base and each deploy/overlays/*) is rendered
   with ``kubectl kustomize`` and each document validated against the
   Kubernetes JSON schemas shipped by kubernetes-validate (strict: unknown
@@ -394,6 +396,33 @@ def check_compose(compose: Mapping, root: Path = ROOT, environ: Mapping[str, str
     return problems
 
 
+def compose_cli() -> list[str] | None:
+    """A Compose that can parse files here, if any: `docker compose` (needs
+    no engine for `config`) or a standalone `docker-compose` v2."""
+    if shutil.which("docker"):
+        probe = subprocess.run(["docker", "compose", "version"], capture_output=True, text=True)
+        if probe.returncode == 0:
+            return ["docker", "compose"]
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    return None
+
+
+def compose_config_problems(path: Path = COMPOSE_FILE) -> list[str] | None:
+    """Compose's own verdict on the file (schema, merges, interpolation), or
+    None when no Compose is installed."""
+    cli = compose_cli()
+    if cli is None:
+        return None
+    result = subprocess.run(cli + ["-f", str(path), "config", "--quiet"],
+                            capture_output=True, text=True, timeout=60)
+    # Some wrappers drop the exit status, so an error line counts as well.
+    errors = [line for line in result.stderr.splitlines() if line.strip() and "warn" not in line.lower()]
+    if result.returncode != 0 or errors:
+        return [f"compose: `{' '.join(cli)} config` rejects {path.name}: {' '.join(errors) or result.stderr.strip()}"]
+    return []
+
+
 # --------------------------------------------------------------------------
 # kustomize
 # --------------------------------------------------------------------------
@@ -697,8 +726,11 @@ def run(version: str = KUBERNETES_VERSION, compose_only: bool = False) -> tuple[
         compose = {}
     if compose:
         problems += check_compose(compose)
+    verdict = compose_config_problems() if compose else None
+    problems += verdict or []
     services = len((compose or {}).get("services") or {})
-    summary = [f"docker-compose.yml ({services} services, {len(compose_databases(compose))} databases)"]
+    summary = [f"docker-compose.yml ({services} services, {len(compose_databases(compose))} databases"
+               + (", accepted by compose config)" if verdict == [] else ")")]
     if not compose_only:
         kustomize_command()  # fail early, with the install hint
         for target in kustomize_targets():
