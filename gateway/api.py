@@ -10,12 +10,18 @@ from shared.http import if_match
 from shared.schemas import ProblemSchema, page_of
 from shared.web import created, current_db, read_session, with_version
 
-from gateway import identity, schemas
+from flask import g, request
+
+from shared.http import ListArgs
+
+from gateway import handover, identity, schemas, timeline
 from gateway.openapi import merged_spec
 
 auth = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Tokens and signing keys")
 users = Blueprint("users", __name__, url_prefix="/api/v1", description="Users, roles and teams")
 docs = Blueprint("docs", __name__, url_prefix="/api/v1", description="The API description")
+customers = Blueprint("customers", __name__, url_prefix="/api/v1",
+                      description="Customer 360 and timeline, across every service")
 
 
 def _keys() -> identity.KeyStore:
@@ -82,6 +88,49 @@ class UserItem(MethodView):
         return with_version(user, user.version)
 
 
+@users.route("/users/<uuid:user_id>/handover")
+class UserHandover(MethodView):
+    @users.arguments(schemas.HandoverIn)
+    @users.response(202, schemas.HandoverAccepted)
+    @users.alt_response(403, schema=ProblemSchema)
+    @users.alt_response(422, schema=ProblemSchema)
+    def post(self, data, user_id):
+        """Hand a leaving user's open work to a successor in every service, and deactivate the user."""
+        with current_db().uow() as uow:
+            started = handover.request_handover(uow, current_principal(), user_id, data["to_user_id"])
+        return {"handover_id": started.id}, 202, {"Location": f"/api/v1/handovers/{started.id}"}
+
+
+@users.route("/handovers/<uuid:handover_id>")
+class HandoverItem(MethodView):
+    @users.response(200, schemas.HandoverOut)
+    @users.alt_response(404, schema=ProblemSchema)
+    def get(self, handover_id):
+        """A handover's progress, per service."""
+        return handover.status_of(handover.get_handover(read_session(), handover_id))
+
+
+@customers.route("/customers/<uuid:account_id>/360")
+class Customer360(MethodView):
+    @customers.response(200, schemas.Customer360Out)
+    @customers.alt_response(404, schema=ProblemSchema)
+    def get(self, account_id):
+        """Everything about a customer from every service, asked in parallel with one deadline;
+        services that did not answer in time are listed in `unavailable` (and `partial` is true)."""
+        headers = {"Authorization": request.headers["Authorization"], "X-Request-ID": g.request_id}
+        return current_app.extensions["cadena.360"].build(str(account_id), headers)
+
+
+@customers.route("/customers/<uuid:account_id>/timeline")
+class CustomerTimeline(MethodView):
+    @customers.arguments(ListArgs, location="query")
+    @customers.response(200, schemas.TimelinePage)
+    def get(self, args, account_id):
+        """Everything that happened to a customer across services, newest first (kept from the events)."""
+        items, cursor = timeline.page(read_session(), str(account_id), args["limit"], args.get("cursor"))
+        return {"items": items, "next_cursor": cursor}
+
+
 @docs.route("/openapi.json")
 class OpenAPI(MethodView):
     @docs.response(200)
@@ -93,4 +142,4 @@ class OpenAPI(MethodView):
         return jsonify(cache["cadena.openapi"])
 
 
-BLUEPRINTS = [auth, users, docs]
+BLUEPRINTS = [auth, users, customers, docs]

@@ -8,7 +8,10 @@ from shared.observability import get_logger
 from shared.web import create_base_app
 from shared.worker import Worker
 
-from gateway import NAME, api, idempotency, identity, routing
+from concurrent.futures import ThreadPoolExecutor
+
+from gateway import NAME, api, handover, idempotency, identity, routing, timeline
+from gateway.aggregates import Customer360
 from gateway.clients import build_clients
 from gateway.models import TABLES, Base
 
@@ -29,9 +32,11 @@ def create_app(settings: config.Settings | None = None):
         verifier=TokenVerifier(key_resolver=keys.public_key_for),
         public_paths=PUBLIC + routing.public_routes(),
     )
+    clients = build_clients(settings.http_timeout)
     app.extensions.update({"cadena.keys": keys, "cadena.rest": rest,
-                           "cadena.routes": routing.route_table(),
-                           "cadena.clients": build_clients(settings.http_timeout)})
+                           "cadena.routes": routing.route_table(), "cadena.clients": clients,
+                           "cadena.360": Customer360(clients, settings.aggregate_deadline,
+                                                     ThreadPoolExecutor(max_workers=16, thread_name_prefix="360"))})
     idempotency.install(app, db)
     for blp in api.BLUEPRINTS:
         rest.register_blueprint(blp)
@@ -43,7 +48,14 @@ def create_app(settings: config.Settings | None = None):
     return app
 
 
+# Order matters: the first matching pattern handles an event.
+HANDLERS = {
+    "*.handover.completed": handover.on_handover_completed,
+    "#": timeline.record,
+}
+
+
 def create_worker(settings: config.Settings | None = None) -> Worker:
     settings = settings or config.load(NAME)
     db = open_db(settings)
-    return Worker(settings, db, {}, [])
+    return Worker(settings, db, HANDLERS, [])

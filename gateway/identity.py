@@ -32,7 +32,7 @@ def user_data(user: User) -> dict:
     return _user_out.dump(user)
 
 
-def _event_data(user: User) -> dict:
+def user_event_data(user: User) -> dict:
     return {k: v for k, v in user_data(user).items() if k in ("id", "email", "name", "role", "team", "manager_id", "active")}
 
 
@@ -168,7 +168,7 @@ def create_user(uow, actor: Principal | None, data: dict) -> User:
                 active=data.get("active", True), password_hash=_hasher.hash(data["password"]))
     session.add(user)
     session.flush()
-    uow.publish("identity.user.created", user.id, _event_data(user))
+    uow.publish("identity.user.created", user.id, user_event_data(user))
     try:
         uow.commit()
     except IntegrityError:
@@ -198,7 +198,7 @@ def update_user(uow, actor: Principal, user_id, changes: dict, expected) -> User
     if not session.is_modified(user):
         return user
     session.flush()
-    uow.publish("identity.user.updated", user.id, _event_data(user))
+    uow.publish("identity.user.updated", user.id, user_event_data(user))
     uow.commit()
     return user
 

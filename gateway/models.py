@@ -56,3 +56,34 @@ class IdempotencyRecord(Base):
     response_headers: Mapped[dict | None] = mapped_column(JSON)
     response_body: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class Handover(Base):
+    """A rep's open work passing to a successor, tracked per service."""
+
+    __tablename__ = "handovers"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    from_user_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    to_user_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    requested_by: Mapped[str] = mapped_column(String(36), nullable=False)
+    services: Mapped[dict] = mapped_column(JSON, nullable=False)  # {service: {status, moved}}
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class TimelineEntry(Base):
+    """Everything that happened to a customer, from the event stream."""
+
+    __tablename__ = "timeline"
+
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    type: Mapped[str] = mapped_column(String(200), nullable=False)
+    time: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    service: Mapped[str] = mapped_column(String(50), nullable=False)
+    subject: Mapped[str | None] = mapped_column(String(64))
+    summary: Mapped[str] = mapped_column(Text, nullable=False)
+    data: Mapped[dict] = mapped_column(JSON, nullable=False)
+
+    __table_args__ = (Index("ix_timeline_account_time", "account_id", "time", "event_id"),)

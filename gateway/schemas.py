@@ -57,3 +57,68 @@ class UserFilters(ListArgs):
 
 class Jwks(Base):
     keys = fields.List(fields.Dict())
+
+
+class HandoverIn(StrictBase):
+    to_user_id = fields.UUID(required=True)
+
+
+class HandoverAccepted(Base):
+    handover_id = fields.String()
+
+
+class HandoverServiceStatus(Base):
+    status = fields.String(metadata={"description": "pending or done"})
+    moved = fields.Dict(keys=fields.String(), values=fields.Integer())
+
+
+class HandoverOut(Base):
+    handover_id = fields.String()
+    from_user_id = fields.String()
+    to_user_id = fields.String()
+    status = fields.String(metadata={"description": "pending or done"})
+    services = fields.Dict(keys=fields.String(), values=fields.Nested(HandoverServiceStatus))
+    created_at = fields.AwareDateTime()
+    completed_at = fields.AwareDateTime(allow_none=True)
+
+
+class TimelineItem(Base):
+    id = fields.String(metadata={"description": "the event id"})
+    type = fields.String(metadata={"description": "the routing key"})
+    time = fields.AwareDateTime()
+    service = fields.String()
+    subject = fields.String(allow_none=True)
+    summary = fields.String()
+    data = fields.Dict()
+
+
+class TimelinePage(Base):
+    items = fields.List(fields.Nested(TimelineItem), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class OpenAndWon(Base):
+    open = fields.List(fields.Dict())
+    won = fields.List(fields.Dict())
+
+
+class RecentAndUpcoming(Base):
+    recent = fields.List(fields.Dict())
+    upcoming = fields.List(fields.Dict())
+
+
+class OpenAndRecent(Base):
+    open = fields.List(fields.Dict())
+    recent = fields.List(fields.Dict())
+
+
+class Customer360Out(Base):
+    account = fields.Dict(allow_none=True)
+    view = fields.Dict(allow_none=True)
+    contacts = fields.List(fields.Dict())
+    opportunities = fields.Nested(OpenAndWon)
+    activities = fields.Nested(RecentAndUpcoming)
+    cases = fields.Nested(OpenAndRecent)
+    campaigns = fields.List(fields.Dict())
+    partial = fields.Boolean()
+    unavailable = fields.List(fields.String())

@@ -1,0 +1,96 @@
+"""The customer 360: every service asked in parallel, one deadline for all,
+and what did not arrive in time named instead of failing the whole answer."""
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor, wait
+from datetime import datetime, timezone
+from urllib.parse import quote
+
+from shared.http import NotFound
+
+from gateway.clients import ServiceClient, ServiceUnavailable
+
+
+def slices(account_id: str, now: str) -> dict[str, dict[str, str]]:
+    """service → {part: path}; every part of a service must arrive for it to count as available."""
+    a, now = quote(account_id), quote(now)
+    return {
+        "accounts": {"account": f"/api/v1/accounts/{a}", "view": f"/api/v1/accounts/{a}/view",
+                     "contacts": f"/api/v1/accounts/{a}/contacts?limit=200"},
+        "opportunities": {"open": f"/api/v1/opportunities?account_id={a}&status=open&limit=200",
+                          "won": f"/api/v1/opportunities?account_id={a}&status=won&limit=200"},
+        "activities": {"upcoming": f"/api/v1/activities?account_id={a}&status=planned&from={now}&sort=time&limit=10",
+                       "recent": f"/api/v1/activities?account_id={a}&to={now}&sort=-time&limit=10"},
+        "support": {"open": f"/api/v1/cases?account_id={a}&status=new,open,pending&limit=200",
+                    "recent": f"/api/v1/cases?account_id={a}&status=resolved,closed&limit=200"},
+        "campaigns": {"campaigns": f"/api/v1/campaigns?account_id={a}&limit=50"},
+    }
+
+
+class Customer360:
+    def __init__(self, clients: dict[str, ServiceClient], deadline: float, pool: ThreadPoolExecutor):
+        self.clients = clients
+        self.deadline = deadline
+        self.pool = pool
+
+    def _call(self, service: str, path: str, headers: dict, budget: float):
+        reply = self.clients[service].request("GET", path, headers=headers, timeout=budget)
+        if reply.status >= 500:
+            raise ServiceUnavailable(service, f"HTTP {reply.status}")
+        return reply
+
+    def build(self, account_id: str, headers: dict) -> dict:
+        started = time.monotonic()
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        plan = {s: parts for s, parts in slices(account_id, now).items() if s in self.clients}
+        futures = {(service, part): self.pool.submit(self._call, service, path, headers, self.deadline)
+                   for service, parts in plan.items() for part, path in parts.items()}
+        wait(futures.values(), timeout=max(0.0, self.deadline - (time.monotonic() - started)))
+        got: dict[str, dict] = {}
+        unavailable = []
+        for service, parts in plan.items():
+            replies = {}
+            for part in parts:
+                future = futures[(service, part)]
+                if not future.done() or future.exception() is not None:
+                    break
+                replies[part] = future.result()
+            else:
+                got[service] = replies
+                continue
+            unavailable.append(service)
+        account = got.get("accounts", {}).get("account")
+        if account is not None and account.status == 404:
+            raise NotFound.of("account", account_id)
+        return self._compose(got, sorted(unavailable))
+
+    @staticmethod
+    def _items(reply) -> list:
+        if reply is None or reply.status != 200:
+            return []
+        body = reply.json()
+        return body.get("items", []) if isinstance(body, dict) else []
+
+    def _compose(self, got: dict, unavailable: list[str]) -> dict:
+        accounts = got.get("accounts", {})
+        opportunities, activities = got.get("opportunities", {}), got.get("activities", {})
+        support, campaigns = got.get("support", {}), got.get("campaigns", {})
+
+        def body(reply):
+            return reply.json() if reply is not None and reply.status == 200 else None
+
+        recent_cases = sorted(self._items(support.get("recent")), key=lambda c: c.get("updated_at") or "", reverse=True)
+        return {
+            "account": body(accounts.get("account")),
+            "view": body(accounts.get("view")),
+            "contacts": self._items(accounts.get("contacts")),
+            "opportunities": {"open": self._items(opportunities.get("open")),
+                              "won": self._items(opportunities.get("won"))},
+            "activities": {"recent": self._items(activities.get("recent")),
+                           "upcoming": self._items(activities.get("upcoming"))},
+            "cases": {"open": self._items(support.get("open")), "recent": recent_cases[:10]},
+            "campaigns": self._items(campaigns.get("campaigns")),
+            "partial": bool(unavailable),
+            "unavailable": unavailable,
+        }
