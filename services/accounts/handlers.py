@@ -8,10 +8,14 @@ from __future__ import annotations
 import importlib
 
 from shared.auth import on_user_changed
+from shared.handover import handover_handler
+
+from services.accounts.service import reassign_owner
 
 HANDLERS = {
     "identity.user.created": on_user_changed,
     "identity.user.updated": on_user_changed,
+    "identity.user.handover_requested": handover_handler("accounts", reassign_owner),
 }
 
 for _source in ("opportunities", "activities", "support", "identity"):

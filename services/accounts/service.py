@@ -371,3 +371,24 @@ def account_view(session, account_id: str, default_currency: str = "EUR") -> dic
         "churn_risk": risk,
         "health_reasons": reasons,
     }
+
+
+# -- handover -------------------------------------------------------------------
+
+def reassign_owner(uow, from_user_id: str, to_user_id: str) -> dict[str, int]:
+    """Every live account and contact of a leaving user passes to the successor."""
+    session = uow.session
+    moved = {"accounts": 0, "contacts": 0}
+    for account in session.scalars(select(Account).where(Account.owner_id == from_user_id,
+                                                         Account.deleted_at.is_(None)).order_by(Account.id)):
+        account.owner_id = to_user_id
+        session.flush()
+        uow.publish("accounts.account.updated", account.id, account_data(account))
+        moved["accounts"] += 1
+    for contact in session.scalars(select(Contact).where(Contact.owner_id == from_user_id,
+                                                         Contact.deleted_at.is_(None)).order_by(Contact.id)):
+        contact.owner_id = to_user_id
+        session.flush()
+        uow.publish("accounts.contact.updated", contact.id, contact_data(contact))
+        moved["contacts"] += 1
+    return moved

@@ -98,6 +98,23 @@ class System:
         user["token"] = self._tokens[email]
         return user
 
+    def pids(self, name: str) -> list[int]:
+        """The processes of one of this system's components, e.g. 'support.worker' or 'support.web'."""
+        component, kind = name.split(".")
+        wanted = f"shared.cli {'serve' if kind == 'web' else 'worker'} {component}"
+        out = subprocess.run(["ps", "-eo", "pid=,pgid=,args="], capture_output=True, text=True).stdout
+        return [int(line.split()[0]) for line in out.splitlines()
+                if line.split()[1] == str(self.process.pid) and line.rstrip().endswith(wanted)]
+
+    def pause(self, name: str) -> None:
+        """Freeze a component's processes (a hung service: it accepts, never answers)."""
+        for pid in self.pids(name):
+            os.kill(pid, signal.SIGSTOP)
+
+    def resume(self, name: str) -> None:
+        for pid in self.pids(name):
+            os.kill(pid, signal.SIGCONT)
+
     def log_tail(self, lines: int = 60) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])

@@ -212,3 +212,32 @@ def test_health_endpoints(accounts):
     ready = accounts.client.get("/readyz")  # the broker URL points nowhere here
     assert ready.status_code == 503 and "broker" in ready.get_json()["detail"]
     assert b"cadena_outbox_backlog" in accounts.client.get("/metrics").data
+
+
+def test_handover_moves_live_accounts_and_contacts_and_reports(accounts, admin):
+    from shared import inbox
+    from shared.events import encode, new_event
+
+    from services.accounts.handlers import HANDLERS
+
+    leaving, successor = str(uuid.uuid4()), str(uuid.uuid4())
+    for uid in (leaving, successor):
+        add_user(accounts, uid)
+    account = accounts.client.post("/api/v1/accounts", json={"name": "Traspaso", "owner_id": leaving},
+                                   headers=admin).get_json()
+    accounts.client.post("/api/v1/contacts", json={"first_name": "Iker", "owner_id": leaving}, headers=admin)
+    gone = accounts.client.post("/api/v1/contacts", json={"first_name": "Baja", "owner_id": leaving},
+                                headers=admin).get_json()
+    accounts.client.delete(f"/api/v1/contacts/{gone['id']}", headers=admin)
+    event = new_event(source="gateway", type="identity.user.handover_requested", subject="h1",
+                      data={"handover_id": "h1", "from_user_id": leaving, "to_user_id": successor})
+    assert inbox.handle(accounts.db, "q", HANDLERS, event["type"], encode(event)) == inbox.ACK
+    assert accounts.client.get(f"/api/v1/accounts/{account['id']}", headers=admin).get_json()["owner_id"] == successor
+    with accounts.db.sessions() as session:
+        outbox = accounts.db.tables.outbox
+        done = session.execute(select(outbox.c.body).where(outbox.c.routing_key == "accounts.handover.completed")).all()
+    assert len(done) == 1
+    from shared.events import decode
+
+    assert decode(done[0].body)["data"] == {"handover_id": "h1", "service": "accounts",
+                                            "moved": {"accounts": 1, "contacts": 1}}
