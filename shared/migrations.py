@@ -58,8 +58,8 @@ def run_env(context, metadata: MetaData) -> None:
 
     from shared.db import make_engine
 
-    url = context.config.attributes.get("url") or cadena_config.database_url("accounts")
     component = Path(context.config.get_main_option("script_location")).parent.name
+    url = context.config.attributes.get("url") or cadena_config.database_url(component)
     engine = make_engine(url)
     with engine.connect() as connection:
         context.configure(

@@ -118,6 +118,7 @@ class AccountViewOut(Base):
     account_id = fields.String()
     open_cases = fields.Integer()
     breached_cases = fields.Integer()
+    low_satisfaction = fields.Integer()
     open_pipeline = fields.Nested(Money)
     won_total = fields.Nested(Money)
     won_deals = fields.Integer()

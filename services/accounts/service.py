@@ -120,6 +120,7 @@ def update_account(uow, actor: Principal, account_id: str, changes: dict, expect
         raise Invalid("An account needs a name.", errors={"name": ["Field may not be null."]})
     _apply_account(account, changes)
     if not session.is_modified(account):
+        uow.commit()  # nothing to write; a rollback would expire what we return
         return account
     _flush_versioned(session)
     uow.publish("accounts.account.updated", account.id, account_data(account))
@@ -254,6 +255,7 @@ def update_contact(uow, actor: Principal, contact_id: str, changes: dict, expect
         raise Invalid("Give at least a first_name, a last_name or an email.",
                       errors={"first_name": ["Give at least a first_name, a last_name or an email."]})
     if not session.is_modified(contact):
+        uow.commit()  # nothing to write; a rollback would expire what we return
         return contact
     if contact.lifecycle_stage != before:
         contact.lifecycle_changed_at = utcnow()
@@ -363,6 +365,7 @@ def account_view(session, account_id: str, default_currency: str = "EUR") -> dic
         "account_id": account.id,
         "open_cases": view.open_cases,
         "breached_cases": view.breached_cases,
+        "low_satisfaction": view.low_satisfaction,
         "open_pipeline": {"amount": view.open_pipeline, "currency": view.currency},
         "won_total": {"amount": view.won_total, "currency": view.currency},
         "won_deals": view.won_deals,

@@ -241,3 +241,12 @@ def test_handover_moves_live_accounts_and_contacts_and_reports(accounts, admin):
 
     assert decode(done[0].body)["data"] == {"handover_id": "h1", "service": "accounts",
                                             "moved": {"accounts": 1, "contacts": 1}}
+
+
+def test_patch_that_changes_nothing_answers_the_unchanged_record(accounts, admin):
+    account = accounts.client.post("/api/v1/accounts", json={"name": "Igual SL", "city": "Soria"}, headers=admin).get_json()
+    contact = accounts.client.post("/api/v1/contacts", json={"first_name": "Pilar"}, headers=admin).get_json()
+    same = accounts.client.patch(f"/api/v1/accounts/{account['id']}", json={"city": "Soria"}, headers=admin)
+    assert same.status_code == 200 and same.get_json()["version"] == 1
+    assert accounts.client.patch(f"/api/v1/contacts/{contact['id']}", json={"first_name": "Pilar"},
+                                 headers=admin).status_code == 200

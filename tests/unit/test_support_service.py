@@ -3,7 +3,6 @@ the workflow, SLA clocks, comments, satisfaction, inbound e-mail, and the
 accounts view kept from case events."""
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -24,7 +23,8 @@ CONTACT = str(uuid.uuid4())
 
 @pytest.fixture
 def support(sqlite_build):
-    built = sqlite_build("support", extra={"accounts_url": "http://127.0.0.1:1"})  # never reached
+    # Nothing listens on port 1: replica misses find nothing, hermetically.
+    built = sqlite_build("support", gateway_url="http://127.0.0.1:1", extra={"accounts_url": "http://127.0.0.1:1"})
     feed(built.db, "accounts.account.created", {"id": ACCOUNT, "name": "Bodegas Valdeolmos", "version": 1})
     feed(built.db, "accounts.contact.created", {"id": CONTACT, "first_name": "María", "last_name": "García",
                                                 "email": "Maria@Bodegas.es", "account_id": ACCOUNT, "version": 1})
@@ -302,6 +302,50 @@ def test_sla_breaches_are_published_once_per_target(support):
         [quiet["id"], answered["id"]]
 
 
+def _overdue(db, case_id: str, **dues) -> None:
+    """Test setup: move due times into the past (the API cannot backdate)."""
+    from sqlalchemy import update
+
+    from services.support.models import Case
+
+    past = {k: datetime.fromisoformat("2020-01-01T00:00:00+00:00") for k in dues}
+    with db.uow() as uow:
+        uow.session.execute(update(Case).where(Case.id == case_id).values(**past))
+        uow.commit()
+
+
+def test_a_clock_stopped_late_is_a_breach_without_waiting_for_the_job(support):
+    client = support.client
+    case = open_case(client)
+    _overdue(support.db, case["id"], first_response_due_at=True, resolution_due_at=True)
+    client.post(f"/api/v1/cases/{case['id']}/comments", json={"body": "Perdón por la espera"}, headers=staff())
+    assert [e["data"]["target"] for e in published(support.db, "support.case.sla_breached")] == ["first_response"]
+    resolved = client.patch(f"/api/v1/cases/{case['id']}", json={"status": "resolved"}, headers=staff())
+    assert resolved.json["resolution_breached_at"] and resolved.json["sla_breached"]
+    assert service.publish_breaches(support.db) == 0
+    assert len(published(support.db, "support.case.sla_breached")) == 2
+
+
+def test_resolving_unanswered_after_the_due_time_breaches_both_clocks_once(support):
+    client = support.client
+    case = open_case(client)
+    _overdue(support.db, case["id"], first_response_due_at=True)
+    assert service.publish_breaches(support.db) == 1  # the job saw the first response late
+    client.patch(f"/api/v1/cases/{case['id']}", json={"status": "closed"}, headers=staff())
+    assert [e["data"]["target"] for e in published(support.db, "support.case.sla_breached")] == ["first_response"]
+
+
+def test_closing_late_a_case_resolved_in_time_is_no_breach(support):
+    client = support.client
+    case = open_case(client)
+    client.post(f"/api/v1/cases/{case['id']}/comments", json={"body": "hecho"}, headers=staff())
+    client.patch(f"/api/v1/cases/{case['id']}", json={"status": "resolved"}, headers=staff())
+    _overdue(support.db, case["id"], first_response_due_at=True, resolution_due_at=True)
+    client.patch(f"/api/v1/cases/{case['id']}", json={"status": "closed"}, headers=staff())
+    assert service.publish_breaches(support.db) == 0
+    assert published(support.db, "support.case.sla_breached") == []
+
+
 def test_sla_policy_get_put(support):
     client = support.client
     policy = client.get("/api/v1/sla-policy", headers=headers("readonly")).json
@@ -378,7 +422,8 @@ def test_unknown_sender_strangers_and_closed_cases_open_new_cases(support):
     assert stranger["contact_id"] is None and stranger["requester_email"] == "who@else.example"
     client.patch(f"/api/v1/cases/{case['id']}", json={"status": "closed"}, headers=headers("admin"))
     follow = inbound(client, mail(f"Re: {case['reference']}", "otra vez")).json
-    assert follow["id"] != case["id"] and follow["description"].startswith(f"Follow-up to the closed case #{case['number']}")
+    assert follow["id"] != case["id"]
+    assert follow["description"].startswith(f"Follow-up to the closed case #{case['number']}")
     missing = inbound(client, mail("Re: [#999] nada", "x")).json
     assert missing["comment"] is None and missing["number"] == 4
 
