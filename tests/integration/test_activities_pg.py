@@ -152,3 +152,45 @@ def test_a_completed_activity_moves_the_account_views_last_activity(build, activ
         return view["last_activity_at"]
 
     assert datetime.fromisoformat(until(last_activity, timeout=10)) == met_at
+
+
+def test_a_replica_miss_reads_the_record_from_its_owner_over_http(build, activities):
+    """No events flow here: the account is only known to the accounts service,
+    which activities asks with the caller's token, then remembers."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    accounts = build("accounts")
+    server = make_server("127.0.0.1", 0, accounts.app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    links = activities.app.extensions["cadena.links"]
+    links.urls["accounts"] = f"http://127.0.0.1:{server.server_port}"
+    h = headers("rep", str(uuid.uuid4()), "Iberia")
+    try:
+        account = accounts.client.post("/api/v1/accounts", json={"name": "Recién Creada S.L.", "city": "Burgos"},
+                                       headers=h).get_json()
+        contact = accounts.client.post("/api/v1/contacts", json={"first_name": "Ana", "account_id": account["id"]},
+                                       headers=h).get_json()
+        meeting = create(activities, h, type="meeting", subject="Primera reunión", contact_id=contact["id"],
+                         starts_at=utcnow().isoformat())
+        assert meeting["account_id"] == account["id"]
+        with activities.db.sessions() as session:
+            assert session.get(LinkedRecord, ("account", account["id"])) is None  # only what was asked for
+            assert session.get(LinkedRecord, ("contact", contact["id"])).account_id == account["id"]
+        unknown = activities.client.post("/api/v1/activities", json={"type": "call", "starts_at": utcnow().isoformat(),
+                                                                     "account_id": str(uuid.uuid4())}, headers=h)
+        assert unknown.status_code == 422 and "account_id" in unknown.get_json()["errors"]
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+    # The owner is down: a record nobody can vouch for is refused, naming the link.
+    down = activities.client.post("/api/v1/activities", json={"type": "call", "starts_at": utcnow().isoformat(),
+                                                              "account_id": str(uuid.uuid4())}, headers=h)
+    assert down.status_code == 422
+    assert down.get_json()["type"].endswith("/link-unverifiable") and "account_id" in down.get_json()["errors"]
+    # What it already learnt still counts.
+    again = activities.client.post("/api/v1/activities", json={"type": "call", "starts_at": utcnow().isoformat(),
+                                                               "contact_id": contact["id"]}, headers=h)
+    assert again.status_code == 201

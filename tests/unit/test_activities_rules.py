@@ -21,7 +21,6 @@ from services.activities import rules
 from services.activities.calendar import build_calendar, uid
 from services.activities.jobs import publish_due_reminders
 from services.activities.links import Unverifiable
-from services.activities.models import Activity
 
 UTC = timezone.utc
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -246,6 +245,8 @@ def test_create_returns_201_planned_with_location_etag_and_event(svc):
     ({"type": "call", "starts_at": "2026-11-23T10:00:00Z", "colour": "red"}, "colour"),
     ({"type": "call", "starts_at": "2026-11-23T10:00:00Z", "status": "done"}, "status"),
     ({"type": "call", "starts_at": "2026-11-23T10:00:00Z", "agreements": 42}, "agreements"),
+    ({"type": "call", "starts_at": "2026-11-23T10:00:00Z", "agreements": [{"nested": {"no": 1}}]}, "agreements"),
+    ({"type": "call", "starts_at": "0001-01-01T00:00:00Z"}, "starts_at"),
 ])
 def test_invalid_bodies_are_422_naming_the_field(svc, body, field):
     _, h = rep()
@@ -260,6 +261,15 @@ def test_defaults_subject_from_type_and_email_time(svc):
     r = svc.client.post("/api/v1/activities", json={"type": "email"}, headers=h)
     assert r.status_code == 201
     assert r.get_json()["subject"] == "E-mail" and r.get_json()["starts_at"] is not None
+
+
+def test_an_email_without_times_keeps_its_place(svc):
+    _, h = rep()
+    a = svc.client.post("/api/v1/activities", json={"type": "task", "due_at": iso(T0)}, headers=h).get_json()
+    r = svc.client.patch(f"/api/v1/activities/{a['id']}", json={"type": "email", "due_at": None}, headers=h)
+    assert r.status_code == 200, r.get_json()
+    listed = svc.client.get("/api/v1/activities?sort=time", headers=h).get_json()["items"]
+    assert [i["id"] for i in listed] == [a["id"]]
 
 
 def test_unknown_links_are_422(svc):
@@ -549,24 +559,27 @@ def test_last_activity_at_keeps_the_max_and_is_idempotent(sqlite_build):
     assert last() == T0
 
 
-def test_handover_moves_open_activities_once(svc):
-    from services.activities.handlers import on_handover_requested
+def test_handover_moves_open_activities_and_reports(svc):
+    from services.activities.handlers import HANDLERS
 
     source, h = rep()
     target = str(uuid.uuid4())
     open_one = svc.client.post("/api/v1/activities", json=meeting(), headers=h).get_json()
     done = svc.client.post("/api/v1/activities", json=meeting(), headers=h).get_json()
     svc.client.post(f"/api/v1/activities/{done['id']}/complete", json={}, headers=h)
-    event = {"id": str(uuid.uuid4()), "type": "identity.user.handover_requested",
-             "data": {"handover_id": "h-1", "from_user_id": source, "to_user_id": target}}
-    for _ in range(2):
+    for handover_id in ("h-1", "h-2"):  # a second request for the same user finds nothing left
+        event = {"id": str(uuid.uuid4()), "type": "identity.user.handover_requested",
+                 "data": {"handover_id": handover_id, "from_user_id": source, "to_user_id": target}}
         with svc.db.uow() as uow:
-            on_handover_requested(event, uow)
+            HANDLERS["identity.user.handover_requested"](event, uow)
             uow.commit()
-    assert svc.client.get(f"/api/v1/activities/{open_one['id']}", headers=h).get_json()["owner_id"] == target
+    moved = svc.client.get(f"/api/v1/activities/{open_one['id']}", headers=h).get_json()
+    assert moved["owner_id"] == target and moved["version"] == 2
     assert svc.client.get(f"/api/v1/activities/{done['id']}", headers=h).get_json()["owner_id"] == source
-    [completed] = outbox(svc, "activities.handover.completed")
-    assert completed["data"] == {"handover_id": "h-1", "service": "activities", "moved": {"activities": 1}}
+    assert [e["data"] for e in outbox(svc, "activities.handover.completed")] == [
+        {"handover_id": "h-1", "service": "activities", "moved": {"activities": 1}},
+        {"handover_id": "h-2", "service": "activities", "moved": {"activities": 0}}]
+    assert [e["subject"] for e in outbox(svc, "activities.activity.updated")] == [open_one["id"]]
 
 
 def test_openapi_documents_the_public_feed():

@@ -1,0 +1,145 @@
+"""The records an activity links to (accounts, contacts, opportunities,
+cases) belong to other services. Activities keeps a replica of them from
+their events; on a miss — say an account created a moment ago — it reads the
+record once from its owner, forwarding the caller's token, with a short
+timeout, and keeps it."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Callable
+
+import urllib3
+from sqlalchemy import func
+from sqlalchemy.dialects import postgresql, sqlite
+
+from shared import config
+from shared.auth import Principal
+from shared.db import utcnow
+from shared.observability import current_request_id, get_logger
+
+from services.activities.models import LinkedRecord
+
+log = get_logger("cadena.activities.links")
+
+# field → (kind, owning service, path of the record there)
+LINKS: dict[str, tuple[str, str, str]] = {
+    "account_id": ("account", "accounts", "/api/v1/accounts/{id}"),
+    "contact_id": ("contact", "accounts", "/api/v1/contacts/{id}"),
+    "opportunity_id": ("opportunity", "opportunities", "/api/v1/opportunities/{id}"),
+    "case_id": ("case", "support", "/api/v1/cases/{id}"),
+}
+KIND_SERVICE = {kind: service for kind, service, _ in LINKS.values()}
+KIND_PATH = {kind: path for kind, _, path in LINKS.values()}
+
+
+class Unverifiable(Exception):
+    """The owning service could not say whether the record exists."""
+
+    def __init__(self, service: str, reason: str):
+        super().__init__(f"{service}: {reason}")
+        self.service = service
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Record:
+    kind: str
+    id: str
+    account_id: str | None
+    label: str | None
+    address: str | None
+
+
+def _text(value, limit: int) -> str | None:
+    return str(value)[:limit] if value not in (None, "") else None
+
+
+def record_from(kind: str, data: dict) -> Record:
+    """The little we keep of another service's record (from an event or a read)."""
+    rid = str(data.get("id") or data.get(f"{kind}_id") or "")
+    if kind == "account":
+        addr = data.get("billing_address") or {}
+        parts = [addr.get("street"), " ".join(p for p in (addr.get("postal_code"), addr.get("city") or data.get("city")) if p),
+                 addr.get("country") or data.get("country")]
+        return Record(kind, rid, rid, _text(data.get("name"), 300), _text(", ".join(p for p in parts if p), 400))
+    if kind == "contact":
+        name = data.get("name") or " ".join(p for p in (data.get("first_name"), data.get("last_name")) if p) \
+            or data.get("email")
+        return Record(kind, rid, data.get("account_id"), _text(name, 300), None)
+    if kind == "opportunity":
+        account = data.get("account_id") or (data.get("account") or {}).get("id")
+        return Record(kind, rid, account, _text(data.get("name"), 300), None)
+    if kind == "case":
+        number = data.get("number")
+        label = f"#{number} {data.get('subject') or ''}".strip() if number is not None else data.get("subject")
+        return Record(kind, rid, data.get("account_id"), _text(label, 300), None)
+    raise ValueError(f"unknown kind {kind}")
+
+
+def upsert(session, is_postgres: bool, record: Record, *, deleted: bool = False) -> None:
+    table = LinkedRecord.__table__
+    values = dict(kind=record.kind, id=record.id, account_id=record.account_id, label=record.label,
+                  address=record.address, deleted=deleted, updated_at=utcnow())
+    if deleted:  # a deletion event carries little: keep what we knew
+        changes = {"deleted": True, "updated_at": values["updated_at"]}
+    stmt = (postgresql if is_postgres else sqlite).insert(table).values(**values)
+    if not deleted:  # an event that lacks a name or address keeps the one we knew
+        changes = {k: v for k, v in values.items() if k not in ("kind", "id")}
+        changes["label"] = func.coalesce(stmt.excluded.label, table.c.label)
+        changes["address"] = func.coalesce(stmt.excluded.address, table.c.address)
+    session.execute(stmt.on_conflict_do_update(index_elements=[table.c.kind, table.c.id], set_=changes))
+
+
+Fetch = Callable[[str, str, Principal], "dict | None"]
+
+
+class Links:
+    """Finds linked records: the replica first, then the owning service."""
+
+    _http = urllib3.PoolManager(num_pools=4, maxsize=8, retries=False)
+
+    def __init__(self, urls: dict[str, str] | None = None, timeout: float = 2.0, fetch: Fetch | None = None):
+        self.urls = urls if urls is not None else {s: config.service_url(s) for s in set(KIND_SERVICE.values())}
+        self.timeout = timeout
+        self.fetch = fetch or self._fetch_http
+
+    def find(self, session, is_postgres: bool, kind: str, record_id: str, principal: Principal) -> LinkedRecord | None:
+        """The record, None if it does not exist (or was deleted); Unverifiable
+        when its owner cannot be asked."""
+        row = session.get(LinkedRecord, (kind, str(record_id)))
+        if row is not None:
+            return None if row.deleted else row
+        data = self.fetch(kind, str(record_id), principal)
+        if data is None:
+            return None
+        record = record_from(kind, {**data, "id": str(record_id)})
+        upsert(session, is_postgres, record)
+        return session.get(LinkedRecord, (kind, str(record_id)), populate_existing=True)
+
+    def _fetch_http(self, kind: str, record_id: str, principal: Principal) -> dict | None:
+        service = KIND_SERVICE[kind]
+        if not principal.token:
+            raise Unverifiable(service, "no token to ask it with")
+        url = self.urls[service] + KIND_PATH[kind].format(id=record_id)
+        headers = {"Authorization": f"Bearer {principal.token}", "Accept": "application/json"}
+        if current_request_id():
+            headers["X-Request-ID"] = current_request_id()
+        try:
+            resp = self._http.request("GET", url, headers=headers, redirect=False,
+                                      timeout=urllib3.Timeout(connect=min(1.0, self.timeout), read=self.timeout))
+        except urllib3.exceptions.HTTPError as exc:
+            log.warning("link_unverifiable", service=service, kind=kind, error=type(exc).__name__)
+            raise Unverifiable(service, "unreachable") from None
+        if resp.status == 404:
+            return None
+        if resp.status != 200:
+            log.warning("link_unverifiable", service=service, kind=kind, status=resp.status)
+            raise Unverifiable(service, f"answered {resp.status}")
+        try:
+            data = json.loads(resp.data)
+        except ValueError:
+            raise Unverifiable(service, "answered something that is not JSON") from None
+        if not isinstance(data, dict):
+            raise Unverifiable(service, "answered something that is not a record")
+        return data
