@@ -270,6 +270,18 @@ def smtp_sink(port):
     run_sink(port, config.var_dir() / "mail")
 
 
+@cli.command("billing-demo")
+@click.option("--queue", default="billing.demo.won-deals", show_default=True, help="the queue this consumer binds")
+def billing_demo(queue):
+    """A reference billing consumer: binds its own queue to won deals and prints a draft invoice for each."""
+    require_broker()
+    try:
+        from services.opportunities.billing_demo import run
+    except ModuleNotFoundError:
+        raise Failure("the opportunities service is not part of this build") from None
+    run(config.load("opportunities").amqp_url, queue)
+
+
 # -- tests ------------------------------------------------------------------------
 
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})

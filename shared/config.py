@@ -64,6 +64,7 @@ class Settings:
     amqp_url: str
     env: str = "dev"
     gateway_url: str = ""
+    public_url: str = ""  # how users' apps (e.g. calendar clients) reach the gateway
     inactive_after_days: int = 365
     smtp_url: str | None = None
     admin_password: str | None = None
@@ -93,6 +94,7 @@ def load(component: str, **overrides) -> Settings:
         amqp_url=env.get("CADENA_AMQP_URL", "amqp://guest:guest@localhost:5672/%2F"),
         env=mode,
         gateway_url=service_url("gateway"),
+        public_url=env.get("CADENA_PUBLIC_URL", service_url("gateway")).rstrip("/"),
         inactive_after_days=int(env.get("CADENA_INACTIVE_AFTER_DAYS", "365")),
         smtp_url=env.get("CADENA_SMTP_URL"),
         admin_password=admin_password,

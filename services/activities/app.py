@@ -1,7 +1,6 @@
 """Activities' process factories: the web app and the worker."""
 from __future__ import annotations
 
-import os
 
 from shared import config
 from shared.auth import TokenVerifier, UserDirectory
@@ -29,7 +28,7 @@ def create_app(settings: config.Settings | None = None, *, verifier: TokenVerifi
     # Links to other services' records: a miss in the replica asks the owner, briefly.
     app.extensions["cadena.links"] = Links(timeout=min(2.0, settings.http_timeout))
     # Where calendar apps reach the feed: the public address of the gateway.
-    app.extensions["cadena.public_url"] = (os.environ.get("CADENA_PUBLIC_URL") or settings.gateway_url).rstrip("/")
+    app.extensions["cadena.public_url"] = settings.public_url or settings.gateway_url
     for blp in api.BLUEPRINTS:
         rest.register_blueprint(blp)
     return app
