@@ -52,6 +52,18 @@ def _recompute(uow, account_id: str, currency: str, won_at: datetime | None = No
         select(ViewOpportunity.status, ViewOpportunity.currency, func.count(), func.sum(ViewOpportunity.amount))
         .where(ViewOpportunity.account_id == account_id)
         .group_by(ViewOpportunity.status, ViewOpportunity.currency)).all()
+    # One currency per view: the account's own (its revenue currency) unless
+    # none of its live deals is in it, then the one most of its deals use.
+    live = {}
+    for status, row_currency, count, _ in rows:
+        if status in ("open", "won"):
+            live[row_currency] = live.get(row_currency, 0) + count
+    account = uow.session.get(Account, account_id)
+    own = account.annual_revenue_currency if account else None
+    if own in live:
+        view.currency = own
+    elif live and view.currency not in live:
+        view.currency = sorted(live, key=lambda c: (-live[c], c))[0]
     open_pipeline, won_total, won_deals = Decimal("0"), Decimal("0"), 0
     for status, row_currency, count, total in rows:
         total = Decimal(str(total or 0)).quantize(Decimal("0.01"))

@@ -1,7 +1,6 @@
 """Activities' process factories: the web app and the worker."""
 from __future__ import annotations
 
-
 from shared import config
 from shared.auth import TokenVerifier, UserDirectory
 from shared.db import Database

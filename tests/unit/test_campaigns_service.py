@@ -418,7 +418,7 @@ def test_refused_mail_is_retried_later_or_failed_and_a_broken_handover_is_never_
     })
     run = sender(campaigns, transport)
     while run.run_once() or run._has_work():
-        pass  # each transient failure ends a batch; loop until nothing is due
+        pass  # a broken connection ends a batch; run until nothing is due
     state = {m["contact_id"]: m for m in members(campaigns, body["id"], mk)}
     assert state[ids[0]]["delivery"] == "pending" and "451" in state[ids[0]]["last_error"]  # waits to retry
     assert state[ids[1]]["delivery"] == "failed"
@@ -432,6 +432,19 @@ def test_refused_mail_is_retried_later_or_failed_and_a_broken_handover_is_never_
     assert [m["X-Cadena-Contact-Id"] for m in healthy.sent] == [ids[0]]
     progress = campaigns.client.get(path, headers=mk).get_json()["progress"]
     assert progress == {"total": 3, "sent": 1, "pending": 0, "failed": 1, "unknown": 1, "skipped": 0}
+
+
+def test_a_lost_connection_ends_the_batch_and_the_member_waits_for_the_next_run(campaigns, mk):
+    body, path, ids = launched(campaigns, mk, n=3)
+    campaigns.client.post(f"{path}/launch", headers=mk)
+
+    class Drops(FakeTransport):
+        def send(self, message, sender, recipient):
+            raise NotSent("connection lost before the message was sent", broken=True)
+
+    assert sender(campaigns, Drops()).run_once() == 0
+    deliveries = sorted((m["delivery"], m["last_error"] is not None) for m in members(campaigns, body["id"], mk))
+    assert deliveries == [("pending", False), ("pending", False), ("pending", True)]  # one tried, two untouched
 
 
 def test_transient_failures_give_up_after_max_attempts(campaigns, mk):

@@ -121,9 +121,16 @@ def test_amount_is_derived_from_line_items_or_must_match_them(opps):
     ({"primary_contact_id": str(uuid.uuid4())}, "primary_contact_id"),
     ({"owner_id": str(uuid.uuid4())}, "owner_id"),
     ({"surprise": 1}, "surprise"),
+    ({"amount": {"amount": "1000000000000.00", "currency": "EUR"}}, "amount.amount"),
+    ({"line_items": [{"product_code": "A", "quantity": 999999, "unit_price": {"amount": "999999999.00",
+                                                                                "currency": "EUR"}}]}, "line_items"),
+    ({"close_date": "1969-12-31"}, "close_date"),
+    ({"close_date": "2026-02-30"}, "close_date"),
 ])
 def test_invalid_deal_is_422_and_publishes_nothing(opps, fields, error):
     body = {"name": "X", "account_id": ACCOUNT, "amount": {"amount": "10.00", "currency": "EUR"}, "owner_id": REP}
+    if "line_items" in fields and "amount" not in fields:
+        body.pop("amount")
     body.update(fields)
     body = {k: v for k, v in body.items() if v is not None}
     reply = opps.client.post("/api/v1/opportunities", json=body, headers=ADMIN)
@@ -397,3 +404,33 @@ def test_quota_is_set_by_admin_or_the_users_manager(opps):
     assert opps.client.put(f"/api/v1/quotas/{str(uuid.uuid4())}/2026-12", json=body, headers=ADMIN).status_code == 404
     assert opps.client.put(f"/api/v1/quotas/{REP}/2026-12", json={"amount": {"amount": "-5.00", "currency": "EUR"}},
                            headers=ADMIN).status_code == 422
+
+
+def test_handover_moves_open_deals_only_and_reports_once(opps):
+    from shared import events as cloud
+    from shared import inbox
+    from services.opportunities.handlers import HANDLERS
+
+    open_deal = create(opps).get_json()
+    won_deal = create(opps).get_json()
+    opps.client.post(f"/api/v1/opportunities/{won_deal['id']}/win", json={}, headers=ADMIN)
+    handover_id = str(uuid.uuid4())
+    event = cloud.new_event(source="gateway", type="identity.user.handover_requested", subject=handover_id,
+                            data={"handover_id": handover_id, "from_user_id": REP, "to_user_id": MATE})
+    assert inbox.handle(opps.db, "cadena.opportunities.events", HANDLERS, event["type"], cloud.encode(event)) == "ack"
+    assert opps.client.get(f"/api/v1/opportunities/{open_deal['id']}", headers=ADMIN).get_json()["owner_id"] == MATE
+    assert opps.client.get(f"/api/v1/opportunities/{won_deal['id']}", headers=ADMIN).get_json()["owner_id"] == REP
+    [done] = events(opps, "opportunities.handover.completed")
+    assert done["data"] == {"handover_id": handover_id, "service": "opportunities", "moved": {"opportunities": 1}}
+    assert opps.client.get(f"/api/v1/pipeline?owner_id={MATE}", headers=ADMIN).get_json()["totals"]["count"] == 1
+
+
+def test_the_api_description_is_valid_openapi():
+    from openapi_spec_validator import validate
+
+    from gateway.openapi import service_spec
+
+    spec = service_spec("opportunities")
+    validate(spec)
+    assert {"/api/v1/opportunities/{opportunity_id}/win", "/api/v1/pipeline", "/api/v1/forecast",
+            "/api/v1/quotas/{user_id}/{period}", "/api/v1/pipeline/stages"} <= set(spec["paths"])

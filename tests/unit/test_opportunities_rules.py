@@ -242,3 +242,104 @@ def test_forecast_with_a_bad_period_is_422(opps, period):
     reply = opps.client.get(f"/api/v1/forecast?period={period}", headers=ADMIN)
     assert reply.status_code == 422
     assert "period" in reply.get_json()["errors"]
+
+
+# -- the reference billing consumer, without a broker ------------------------------------
+
+def test_billing_demo_prints_one_draft_invoice_per_deal_and_skips_redeliveries(tmp_path):
+    import io
+
+    from shared import events
+    from services.opportunities import billing_demo
+
+    data = {"opportunity_id": str(uuid.uuid4()), "name": "Línea de envasado",
+            "account": {"id": ACCOUNT, "name": "Conservas del Cantábrico S.A.", "tax_id": "A48998877",
+                        "country": "ES", "billing_address": {"street": "Puerto 3", "city": "Bermeo",
+                                                             "postal_code": "48370", "country": "ES"}},
+            "primary_contact": {"id": str(uuid.uuid4()), "name": "Itziar Etxeberria", "email": "itziar@c.es"},
+            "owner_id": ME, "amount": {"amount": "38702.00", "currency": "EUR"}, "close_date": "2026-11-23",
+            "won_at": "2026-11-23T10:00:00+00:00", "currency": "EUR",
+            "line_items": [{"product_code": "ENV-500", "description": "Envasadora", "quantity": 2,
+                            "unit_price": {"amount": "18450.75", "currency": "EUR"},
+                            "total": {"amount": "36901.50", "currency": "EUR"}},
+                           {"product_code": "INST", "description": "Instalación", "quantity": 1.5,
+                            "unit_price": {"amount": "1200.33", "currency": "EUR"},
+                            "total": {"amount": "1800.50", "currency": "EUR"}}]}
+    event = events.new_event(source="opportunities", type="opportunities.opportunity.won",
+                             subject=data["opportunity_id"], data=data)
+    out = io.StringIO()
+    ledger = billing_demo.Ledger(tmp_path / "billing.sqlite")
+    on_message = billing_demo.handler(ledger, out)
+    body = events.encode(event)
+    assert on_message("opportunities.opportunity.won", body) == "ack"
+    assert on_message("opportunities.opportunity.won", body) == "ack"  # redelivered: nothing printed
+    copy = events.encode({**event, "id": str(uuid.uuid4())})
+    assert on_message("opportunities.opportunity.won", copy) == "ack"  # same deal, other id: one invoice per deal
+    assert on_message("opportunities.opportunity.won", b"garbage") == "reject"
+    text = out.getvalue()
+    assert text.count("DRAFT INVOICE") == 1
+    assert "Conservas del Cantábrico S.A." in text and "38,702.00 EUR" in text and "differ" not in text
+    assert ledger.count() == 1
+    ledger.close()
+    again = billing_demo.Ledger(tmp_path / "billing.sqlite")  # survives a restart
+    assert billing_demo.handler(again, out)("opportunities.opportunity.won", body) == "ack"
+    assert out.getvalue().count("DRAFT INVOICE") == 1
+
+
+# -- the pipeline_totals buckets always agree with the deals ------------------------------
+
+def assert_totals_match_deals(built):
+    from sqlalchemy import select
+
+    from services.opportunities import totals
+    from services.opportunities.models import PipelineTotal
+
+    with built.db.sessions() as session:
+        kept = {tuple(r[:5]): tuple(int(v) for v in r[5:]) for r in session.execute(select(
+            PipelineTotal.owner_id, PipelineTotal.currency, PipelineTotal.month, PipelineTotal.stage,
+            PipelineTotal.forecast_category, PipelineTotal.deals, PipelineTotal.cents, PipelineTotal.weighted))
+            if r.deals or r.cents or r.weighted}
+        truth = {tuple(r[:5]): tuple(int(v) for v in r[5:]) for r in session.execute(totals.from_deals(session))}
+    assert kept == truth
+
+
+def test_totals_follow_every_kind_of_change(opps):
+    import random
+
+    rng = random.Random(11)
+    ids = []
+    for step in range(120):
+        action = rng.choice(["create", "create", "stage", "amount", "owner", "date", "category", "lines", "win",
+                             "lose", "delete"])
+        if action == "create" or not ids:
+            ids.append(deal(opps, f"{rng.randint(1, 99999)}.{rng.randint(0, 99):02d}",
+                            rng.choice(rules.OPEN_STAGES), owner=rng.choice([ME, MATE, OTHER]),
+                            currency=rng.choice(["EUR", "USD"]),
+                            close=f"2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}")["id"])
+            continue
+        url = f"/api/v1/opportunities/{rng.choice(ids)}"
+        change = {
+            "stage": {"stage": rng.choice(rules.OPEN_STAGES)},
+            "amount": {"amount": {"amount": f"{rng.randint(0, 5000)}.{rng.randint(0, 99):02d}", "currency": "EUR"}},
+            "owner": {"owner_id": rng.choice([ME, MATE, OTHER])},
+            "date": {"close_date": f"2027-{rng.randint(1, 12):02d}-01"},
+            "category": {"forecast_category": rng.choice(["commit", "omitted", None]), "probability": rng.randint(0, 100)},
+            "lines": {"line_items": [{"product_code": "X", "quantity": rng.randint(1, 9),
+                                      "unit_price": {"amount": "10.01", "currency": "EUR"}}], "amount": None},
+        }.get(action)
+        if change is not None:
+            change = {k: v for k, v in change.items() if not (k == "amount" and v is None)}
+            opps.client.patch(url, json=change, headers=ADMIN)
+        elif action in ("win", "lose"):
+            opps.client.post(f"{url}/{action}", json={}, headers=ADMIN)
+        else:
+            opps.client.delete(url, headers=ADMIN)
+    assert_totals_match_deals(opps)
+    with opps.db.uow() as uow:  # the repair tool gives the same answer
+        from services.opportunities import totals
+
+        before = opps.client.get("/api/v1/forecast?period=2026-Q4", headers=ADMIN).get_json()
+        totals.rebuild(uow.session)
+        uow.commit()
+    assert opps.client.get("/api/v1/forecast?period=2026-Q4", headers=ADMIN).get_json() == before
+    assert_totals_match_deals(opps)
