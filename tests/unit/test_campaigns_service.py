@@ -243,6 +243,11 @@ def test_build_materialises_matching_contacts_and_is_idempotent(campaigns, mk):
     assert all(m["status"] == "targeted" and m["account_id"] == bodega for m in listed)
     one = campaigns.client.get(f"{path}/{listed[0]['contact_id']}", headers=mk)
     assert one.status_code == 200 and one.headers["ETag"] == '"1"'
+    # The gateway's customer 360 asks which campaigns reached an account.
+    for query, expected in ((f"account_id={bodega}", [body["id"]]), (f"account_id={mexican}", []),
+                            (f"contact_id={listed[0]['contact_id']}", [body["id"]])):
+        found = campaigns.client.get(f"/api/v1/campaigns?{query}&limit=50", headers=mk).get_json()["items"]
+        assert [c["id"] for c in found] == expected
 
 
 def test_the_member_set_follows_the_replica_but_keeps_who_took_part(campaigns, mk):

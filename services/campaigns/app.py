@@ -1,0 +1,32 @@
+"""Campaigns' process factories: the web app and the worker."""
+from __future__ import annotations
+
+from shared import config
+from shared.auth import TokenVerifier, UserDirectory
+from shared.db import Database
+from shared.web import create_base_app
+from shared.worker import Worker
+
+from services.campaigns import NAME, api, handlers, jobs
+from services.campaigns.models import TABLES, Base
+
+
+def open_db(settings: config.Settings) -> Database:
+    return Database(settings.database_url, NAME, Base.metadata, TABLES)
+
+
+def create_app(settings: config.Settings | None = None, *, verifier: TokenVerifier | None = None):
+    settings = settings or config.load(NAME)
+    db = open_db(settings)
+    app, rest = create_base_app(settings, db, title="Cadena campaigns", verifier=verifier,
+                                description="Marketing campaigns: segments, members, e-mail sending and ROI.")
+    app.extensions["cadena.directory"] = UserDirectory(db, settings.gateway_url)
+    for blueprint in api.BLUEPRINTS:
+        rest.register_blueprint(blueprint)
+    return app
+
+
+def create_worker(settings: config.Settings | None = None) -> Worker:
+    settings = settings or config.load(NAME)
+    db = open_db(settings)
+    return Worker(settings, db, handlers.HANDLERS, jobs.jobs(db, settings))
