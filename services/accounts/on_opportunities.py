@@ -100,7 +100,7 @@ def _apply(uow, opportunity_id: str, account_id: str, money: tuple[Decimal, str]
             deal.amount, deal.currency = money
     session.flush()
     currency = money[1] if money else "EUR"
-    for account in touched:
+    for account in sorted(touched):  # one lock order for every transaction
         _recompute(uow, account, currency, won_at if account == account_id else None)
     return True
 

@@ -1,0 +1,168 @@
+"""Opportunities' HTTP API: parse → use case → serialise."""
+from __future__ import annotations
+
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from shared.auth import current_principal
+from shared.db import utcnow
+from shared.http import if_match
+from shared.schemas import ProblemSchema, page_of
+from shared.web import created, current_db, read_session, with_version
+
+from services.opportunities import rules, schemas, service
+
+blp = Blueprint("opportunities", __name__, url_prefix="/api/v1",
+                description="Opportunities (deals), the pipeline, quotas and the forecast")
+
+
+def _deps() -> service.Deps:
+    return current_app.extensions["cadena.opportunities.deps"]
+
+
+def _currency(args: dict) -> str:
+    return args.get("currency") or current_app.config.get("CADENA_DEFAULT_CURRENCY", "EUR")
+
+
+@blp.route("/opportunities")
+class Opportunities(MethodView):
+    @blp.arguments(schemas.OpportunityFilters, location="query")
+    @blp.response(200, page_of(schemas.OpportunityOut))
+    def get(self, args):
+        """List deals (keyset pagination; filter by field, `status` open|won|lost, `q` searches the name)."""
+        rows, cursor = service.list_opportunities(read_session(), args)
+        return {"items": [service.opportunity_dict(o) for o in rows], "next_cursor": cursor}
+
+    @blp.arguments(schemas.OpportunityIn)
+    @blp.response(201, schemas.OpportunityOut)
+    @blp.alt_response(403, schema=ProblemSchema)
+    @blp.alt_response(422, schema=ProblemSchema)
+    def post(self, data):
+        """Create a deal (open stages only; `amount` is derived from `line_items` when omitted)."""
+        with current_db().uow() as uow:
+            opp = service.create_opportunity(uow, current_principal(), data, _deps())
+        return created(service.opportunity_dict(opp), f"/api/v1/opportunities/{opp.id}", opp.version)
+
+
+@blp.route("/opportunities/<uuid:opportunity_id>")
+class OpportunityItem(MethodView):
+    @blp.response(200, schemas.OpportunityOut)
+    @blp.alt_response(404, schema=ProblemSchema)
+    def get(self, opportunity_id):
+        """Read a deal (with its ETag)."""
+        opp = service.get_opportunity(read_session(), opportunity_id)
+        return with_version(service.opportunity_dict(opp), opp.version)
+
+    @blp.arguments(schemas.OpportunityIn(partial=True))
+    @blp.response(200, schemas.OpportunityOut)
+    @blp.alt_response(409, schema=ProblemSchema)
+    @blp.alt_response(412, schema=ProblemSchema)
+    def patch(self, changes, opportunity_id):
+        """Change a deal; moving between open stages publishes `stage_changed`. Closing is POST …/win or …/lose
+        (a PATCH to a closed stage → 409)."""
+        with current_db().uow() as uow:
+            opp = service.update_opportunity(uow, current_principal(), opportunity_id, changes, if_match(), _deps())
+        return with_version(service.opportunity_dict(opp), opp.version)
+
+    @blp.response(204)
+    @blp.alt_response(409, schema=ProblemSchema)
+    def delete(self, opportunity_id):
+        """Delete a deal (soft; won deals are final → 409)."""
+        with current_db().uow() as uow:
+            service.delete_opportunity(uow, current_principal(), opportunity_id, if_match(), _deps())
+
+
+def _close(outcome: str, data: dict, opportunity_id):
+    with current_db().uow() as uow:
+        opp = service.close_opportunity(uow, current_principal(), opportunity_id, outcome, data, if_match(), _deps())
+    return with_version(service.opportunity_dict(opp), opp.version)
+
+
+@blp.route("/opportunities/<uuid:opportunity_id>/win")
+class Win(MethodView):
+    @blp.arguments(schemas.OpportunityCloseIn)
+    @blp.response(200, schemas.OpportunityOut)
+    @blp.alt_response(409, schema=ProblemSchema)
+    def post(self, data, opportunity_id):
+        """Win a deal: publishes `opportunities.opportunity.won` (the won-deal contract) once; a closed deal → 409."""
+        return _close("won", data, opportunity_id)
+
+
+@blp.route("/opportunities/<uuid:opportunity_id>/lose")
+class Lose(MethodView):
+    @blp.arguments(schemas.OpportunityCloseIn)
+    @blp.response(200, schemas.OpportunityOut)
+    @blp.alt_response(409, schema=ProblemSchema)
+    def post(self, data, opportunity_id):
+        """Lose a deal: publishes `opportunities.opportunity.lost` once; a closed deal → 409."""
+        return _close("lost", data, opportunity_id)
+
+
+@blp.route("/pipeline/stages")
+class Stages(MethodView):
+    @blp.response(200, schemas.PipelineStageList)
+    def get(self):
+        """The stages in order, with their default probability and forecast category."""
+        return {"items": [{"stage": s.name, "name": s.name, "probability": s.probability,
+                           "forecast_category": s.forecast_category, "is_open": s.is_open, "order": i}
+                          for i, s in enumerate(rules.STAGES, start=1)],
+                "next_cursor": None}
+
+
+@blp.route("/pipeline")
+class PipelineView(MethodView):
+    @blp.arguments(schemas.ScopeArgs, location="query")
+    @blp.response(200, schemas.Pipeline)
+    def get(self, args):
+        """Open deals by stage with count, amount and weighted amount (amount × probability / 100), in one currency."""
+        return service.pipeline(read_session(), owner_id=args.get("owner_id"), team=args.get("team"),
+                                currency=_currency(args))
+
+
+@blp.route("/forecast")
+class ForecastView(MethodView):
+    @blp.arguments(schemas.ForecastArgs, location="query")
+    @blp.response(200, schemas.Forecast)
+    @blp.alt_response(422, schema=ProblemSchema)
+    def get(self, args):
+        """Quota against closed_won, commit, best_case and pipeline for deals closing in the period."""
+        period = args.get("period") or rules.quarter_of(utcnow().date())
+        return service.forecast(read_session(), period=period, owner_id=args.get("owner_id"),
+                                team=args.get("team"), currency=_currency(args))
+
+
+@blp.route("/quotas")
+class Quotas(MethodView):
+    @blp.arguments(schemas.QuotaFilters, location="query")
+    @blp.response(200, page_of(schemas.QuotaOut))
+    def get(self, args):
+        """List quotas (filter by `user_id`, `period`)."""
+        rows, cursor = service.list_quotas(read_session(), args)
+        return {"items": [service.quota_dict(q) for q in rows], "next_cursor": cursor}
+
+
+@blp.route("/quotas/<uuid:user_id>/<string:period>")
+class QuotaItem(MethodView):
+    @blp.response(200, schemas.QuotaOut)
+    @blp.alt_response(404, schema=ProblemSchema)
+    def get(self, user_id, period):
+        """A user's quota for a period (2026-Q4 or 2026-11)."""
+        quota = service.get_quota(read_session(), user_id, period)
+        return with_version(service.quota_dict(quota), quota.version)
+
+    @blp.arguments(schemas.QuotaIn)
+    @blp.response(200, schemas.QuotaOut)
+    @blp.alt_response(201, schema=schemas.QuotaOut)
+    @blp.alt_response(403, schema=ProblemSchema)
+    @blp.alt_response(422, schema=ProblemSchema)
+    def put(self, data, user_id, period):
+        """Set a user's quota for a period (admin or the user's manager): 201 when new, 200 when replaced."""
+        with current_db().uow() as uow:
+            quota, new = service.put_quota(uow, current_principal(), user_id, period, data, if_match(), _deps())
+        if new:
+            return created(service.quota_dict(quota), f"/api/v1/quotas/{quota.user_id}/{quota.period}", quota.version)
+        return with_version(service.quota_dict(quota), quota.version)
+
+
+BLUEPRINTS = [blp]
