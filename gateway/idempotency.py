@@ -13,7 +13,7 @@ import hashlib
 from datetime import timedelta
 
 from flask import Flask, Response, g, request
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
 from shared.db import utcnow

@@ -13,7 +13,6 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from shared.auth import AUDIENCE, ISSUER, Principal
-from shared.db import utcnow
 from shared.http import Conflict, Forbidden, Invalid, NotFound, Unauthorized, ensure_version, keyset_page
 
 from gateway.models import SigningKey, User

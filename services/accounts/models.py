@@ -7,7 +7,7 @@ from decimal import Decimal
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, MetaData, Numeric, String, Text, func, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.db import NAMING_CONVENTION, UTCDateTime, common_tables, new_id, utcnow
+from shared.db import NAMING_CONVENTION, Versioned, UTCDateTime, common_tables, utcnow
 
 
 class Base(DeclarativeBase):
@@ -17,12 +17,6 @@ class Base(DeclarativeBase):
 TABLES = common_tables(Base.metadata)
 
 
-class Versioned:
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
-    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Account(Versioned, Base):

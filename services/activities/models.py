@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Index, Integer, MetaData, String, Text, text
+from sqlalchemy import JSON, Boolean, Index, MetaData, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.db import NAMING_CONVENTION, UTCDateTime, common_tables, new_id, utcnow
+from shared.db import NAMING_CONVENTION, Versioned, UTCDateTime, common_tables, utcnow
 
 
 class Base(DeclarativeBase):
@@ -17,14 +17,8 @@ class Base(DeclarativeBase):
 TABLES = common_tables(Base.metadata)
 
 
-class Activity(Base):
+class Activity(Versioned, Base):
     __tablename__ = "activities"
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
-    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     type: Mapped[str] = mapped_column(String(10), nullable=False)
     subject: Mapped[str] = mapped_column(String(300), nullable=False)
@@ -49,7 +43,7 @@ class Activity(Base):
     # event; cleared when remind_at changes (re-arming the reminder).
     reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    __mapper_args__ = {"version_id_col": version}  # optimistic concurrency
+    __mapper_args__ = {"version_id_col": Versioned.version}  # optimistic concurrency
 
     __table_args__ = (
         Index("ix_activities_created", "created_at", "id"),

@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, MetaData, Numeric, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from shared.db import NAMING_CONVENTION, UTCDateTime, common_tables, new_id, utcnow
+from shared.db import NAMING_CONVENTION, Versioned, UTCDateTime, common_tables, new_id, utcnow
 
 
 class Base(DeclarativeBase):
@@ -16,13 +16,6 @@ class Base(DeclarativeBase):
 
 
 TABLES = common_tables(Base.metadata)
-
-
-class Versioned:
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
 
 
 class Opportunity(Versioned, Base):

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, MetaData, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.db import NAMING_CONVENTION, UTCDateTime, common_tables, new_id, utcnow
+from shared.db import NAMING_CONVENTION, Versioned, UTCDateTime, common_tables, utcnow
 
 OPEN_STATUSES = ("new", "open", "pending")
 
@@ -17,14 +17,6 @@ class Base(DeclarativeBase):
 
 
 TABLES = common_tables(Base.metadata)
-
-
-class Versioned:
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
-    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 # The SLA job looks only at cases whose clock still runs; these partial
