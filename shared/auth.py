@@ -175,15 +175,18 @@ class UserDirectory:
         return user
 
 
-def upsert_user(session, db: Database, user: dict) -> None:
+def upsert_user(session, db: Database, user: dict, as_of=None) -> None:
+    """Insert or update a user in the replica; a copy older than the one kept
+    (``as_of``: when the gateway made the change) never overwrites it."""
     users = db.tables.users
     values = dict(id=user["id"], email=user["email"], name=user["name"], role=user["role"],
                   team=user.get("team"), manager_id=user.get("manager_id"),
-                  active=1 if user.get("active", True) else 0, updated_at=utcnow())
+                  active=1 if user.get("active", True) else 0, updated_at=as_of or utcnow())
     dialect = postgresql if db.is_postgres else sqlite
     stmt = dialect.insert(users).values(**values)
     stmt = stmt.on_conflict_do_update(index_elements=[users.c.id],
-                                      set_={k: v for k, v in values.items() if k != "id"})
+                                      set_={k: v for k, v in values.items() if k != "id"},
+                                      where=users.c.updated_at <= stmt.excluded.updated_at)
     session.execute(stmt)
 
 
@@ -205,5 +208,7 @@ def authorize_write(principal: Principal, kind: str, owner_id: str | None,
 
 
 def on_user_changed(event: dict, uow) -> None:
-    """identity.user.created / .updated → the local users replica."""
-    upsert_user(uow.session, uow.db, event["data"])
+    """identity.user.created / .updated → the local users replica (late copies are ignored)."""
+    from datetime import datetime
+
+    upsert_user(uow.session, uow.db, event["data"], as_of=datetime.fromisoformat(event["time"].replace("Z", "+00:00")))

@@ -251,7 +251,8 @@ class Consumer:
                 self.connected.clear()
                 if self.stop.is_set():
                     break
-                log.warning("broker_unreachable", queue=self.queue.name, error=type(exc).__name__,
+                # str(exc) carries the broker's reason, e.g. a refused queue declaration.
+                log.warning("consumer_disconnected", queue=self.queue.name, error=str(exc)[:300] or type(exc).__name__,
                             retry_in=backoff)
                 self.stop.wait(backoff)
                 backoff = min(backoff * 2, 15)

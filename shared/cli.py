@@ -325,7 +325,10 @@ def replay_dlq(service, purpose):
 
     component_module(service)
     require_broker()
-    moved = replay_dead_letters(config.load(service).amqp_url, f"cadena.{service}.{purpose}")
+    try:
+        moved = replay_dead_letters(config.load(service).amqp_url, f"cadena.{service}.{purpose}")
+    except LookupError as exc:
+        raise Failure(str(exc)) from None
     click.echo(f"Replayed {moved} message(s) from cadena.{service}.{purpose}.dlq")
 
 

@@ -106,4 +106,7 @@ def _serve_metrics(worker: Worker) -> None:
         return
     from prometheus_client import start_http_server
 
+    from shared.ops_metrics import register_consumer_lag
+
+    register_consumer_lag(worker)  # cadena_consumer_lag, cadena_queue_consumers, cadena_dead_letters
     start_http_server(int(port))

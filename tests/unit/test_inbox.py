@@ -44,3 +44,19 @@ def test_garbage_and_permanent_errors_are_rejected(sqlite_build):
     body = encode(new_event(source="t", type="x.y.z", subject="s", data={}))
     assert inbox.handle(db, "q", {"x.y.z": broken}, "x.y.z", body) == inbox.REJECT
     assert inbox.handle(db, "q", {}, "x.y.z", body) == inbox.ACK  # not ours: ignored
+
+
+def test_a_late_copy_of_a_user_never_undoes_a_newer_one(sqlite_build):
+    from sqlalchemy import select
+
+    from shared.auth import on_user_changed
+
+    db = sqlite_build("accounts").db
+    user = {"id": "u1", "email": "u1@x.es", "name": "U", "role": "rep", "team": "Iberia", "active": True}
+    older = new_event(source="gateway", type="identity.user.updated", subject="u1", data=user)
+    newer = new_event(source="gateway", type="identity.user.updated", subject="u1", data={**user, "active": False})
+    handlers = {"identity.user.updated": on_user_changed}
+    inbox.handle(db, "q", handlers, newer["type"], encode(newer))
+    inbox.handle(db, "q", handlers, older["type"], encode(older))  # arrives late
+    with db.sessions() as session:
+        assert session.execute(select(db.tables.users.c.active)).scalar_one() == 0
