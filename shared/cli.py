@@ -288,6 +288,8 @@ def billing_demo(queue):
 @click.pass_context
 def test(ctx):
     """Run the test suite (unit, integration on Postgres + RabbitMQ, e2e). Extra args go to pytest."""
+    if str(config.ROOT) not in sys.path:
+        sys.path.insert(0, str(config.ROOT))  # the suite lives in the checkout, not in the package
     from tests.support import servers
 
     problem = servers.missing()
