@@ -57,8 +57,13 @@ def handle(db: Database, consumer: str, handlers: Mapping[str, Handler], routing
         return REJECT
     handler = find_handler(handlers, event["type"])
     if handler is None:
-        EVENTS_CONSUMED.labels(db.component, consumer, "ignored").inc()
-        return ACK
+        # Our queue is bound only to what we handle, so this is a newer
+        # replica's binding seen by an older one mid-rollout: give it back
+        # (another replica may know it; past the delivery limit it waits in
+        # the DLQ for `cadena events replay-dlq`) rather than lose it.
+        log.warning("no_handler", consumer=consumer, type=event["type"], event_id=event["id"])
+        EVENTS_CONSUMED.labels(db.component, consumer, "unhandled").inc()
+        return REQUEUE
     token = bind_request_id(event.get("correlationid"))
     try:
         with db.uow() as uow:

@@ -43,7 +43,7 @@ def test_garbage_and_permanent_errors_are_rejected(sqlite_build):
     assert inbox.handle(db, "q", {}, "x", b"garbage") == inbox.REJECT
     body = encode(new_event(source="t", type="x.y.z", subject="s", data={}))
     assert inbox.handle(db, "q", {"x.y.z": broken}, "x.y.z", body) == inbox.REJECT
-    assert inbox.handle(db, "q", {}, "x.y.z", body) == inbox.ACK  # not ours: ignored
+    assert inbox.handle(db, "q", {}, "x.y.z", body) == inbox.REQUEUE  # no handler here: another replica's
 
 
 def test_a_late_copy_of_a_user_never_undoes_a_newer_one(sqlite_build):
