@@ -154,8 +154,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    kwargs.setdefault("pool_size", 5)
-    kwargs.setdefault("max_overflow", 10)
+    # Sized for a web process of a few threads or a worker of three; scale
+    # out with more processes, and keep Postgres' connection budget in mind.
+    kwargs.setdefault("pool_size", 4)
+    kwargs.setdefault("max_overflow", 4)
     return create_engine(url, pool_pre_ping=True, pool_recycle=1800, **kwargs)
 
 

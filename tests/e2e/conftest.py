@@ -135,8 +135,10 @@ def _wait(url: str, timeout: float) -> bool:
     return False
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def system(servers, tmp_path_factory) -> System:
+    """Torn down when the e2e package is done, so its processes and their
+    database connections don't outlive it."""
     var = tmp_path_factory.mktemp("cadena-var")
     env = {k: v for k, v in os.environ.items() if not k.startswith("CADENA_")}
     if os.environ.get("CADENA_E2E_COMPONENTS"):
