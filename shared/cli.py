@@ -59,6 +59,29 @@ def require_broker(url: str | None = None) -> None:
                       "to a running broker.") from None
 
 
+def require_broker_free(components, url: str | None = None) -> None:
+    """Two systems on one virtual host would split each other's events; refuse."""
+    import pika
+
+    from shared.bus import parameters
+
+    url = url or config.load("gateway").amqp_url
+    conn = pika.BlockingConnection(parameters(url))
+    try:
+        for name in components:
+            channel = conn.channel()
+            try:
+                consumers = channel.queue_declare(f"cadena.{name}.events", passive=True).method.consumer_count
+            except pika.exceptions.ChannelClosedByBroker:
+                continue  # never declared: nobody consumes it
+            if consumers:
+                raise Failure(f"another Cadena system is already consuming cadena.{name}.events on this broker; "
+                              "stop it, or give this one its own virtual host in CADENA_AMQP_URL.")
+    finally:
+        if conn.is_open:
+            conn.close()
+
+
 def require_databases(components) -> None:
     from sqlalchemy import create_engine, text
 
@@ -185,6 +208,7 @@ def up(logs, no_seed):
         raise Failure(f"port(s) in use: {', '.join(busy)}; is `cadena up` already running? Stop it or set "
                       "CADENA_GATEWAY_PORT / CADENA_<SERVICE>_URL.")
     require_broker()
+    require_broker_free(names)
     require_databases(names)
     exe = [sys.executable, "-m", "shared.cli"]
     # Migrations run in a child process so this long-lived one stays small.
