@@ -1,0 +1,37 @@
+"""The OpenAPI document covers every public route that any process serves."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from openapi_spec_validator import validate
+
+from shared import config
+
+
+@pytest.fixture
+def spec(sqlite_build):
+    return sqlite_build("gateway").client.get("/api/v1/openapi.json").get_json()
+
+
+def _template(rule: str) -> str:
+    return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule)
+
+
+def test_the_document_is_valid_openapi_3_1(spec):
+    assert spec["openapi"] == "3.1.0"
+    validate(spec)
+
+
+@pytest.mark.parametrize("component", ["gateway", *config.SERVICE_PORTS])
+def test_every_public_route_is_documented_with_its_methods(sqlite_build, spec, component):
+    app = sqlite_build(component).app
+    missing = []
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1/") or "<path:" in rule.rule:
+            continue  # the gateway's proxy route stands for the services' routes
+        path = _template(rule.rule)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            if method.lower() not in spec["paths"].get(path, {}):
+                missing.append(f"{method} {path}")
+    assert missing == []
