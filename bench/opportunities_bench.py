@@ -180,7 +180,7 @@ def main(args: list[str]) -> dict:
     parser.add_argument("--sizes", default="10000,100000", help="deal counts, comma separated")
     parser.add_argument("--requests", type=int, default=30, help="timed requests per figure (median)")
     parser.add_argument("--pg-url", default=None, help="admin URL of a Postgres to create scratch databases in")
-    opts = parser.parse_args(args)
+    opts, _ = parser.parse_known_args(args)
     sizes = [int(s) for s in opts.sizes.split(",") if s.strip()]
     report = run(sizes, opts.requests, opts.pg_url)
     for result in report["results"]:

@@ -13,6 +13,11 @@ RESULTS = Path(__file__).resolve().parent / "results"
 BENCHES = {
     "write": "bench.write",
     "opportunities": "bench.opportunities_bench",
+    "consumer": "bench.consumer",
+    "latency": "bench.latency",
+    "aggregate": "bench.aggregate",
+    "listing": "bench.listing",
+    "report": "bench.report",  # last: it reads what the others saved
 }
 
 

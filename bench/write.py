@@ -228,7 +228,7 @@ def main(args: list[str]) -> dict:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--messages", type=int, default=20000)
     parser.add_argument("--batch", type=int, default=1000)
-    opts = parser.parse_args(args)
+    opts, _ = parser.parse_known_args(args)
     servers = start_servers()
     try:
         write = bench_write_path(servers, opts.requests, opts.clients)

@@ -1,0 +1,218 @@
+"""Consuming events with the inbox vs a raw pika consumer, same run, same
+broker, same messages (real CloudEvents on quorum queues).
+
+- raw: pika BlockingConnection, manual ack, prefetch 100, nothing else.
+- ours: shared.bus.Consumer (prefetch 100) running shared.inbox.handle on a
+  fresh Postgres database: decode and validate the CloudEvent, one
+  transaction per message that inserts (consumer, event id) into the inbox
+  and runs the handler (here: nothing), commit, then ack.
+
+Target: ours / raw ≥ 0.5. Also printed: a prototype (in this file only) that
+handles each window of ready deliveries in one transaction, to show what
+batching the inbox would buy (docs/performance.md).
+"""
+from __future__ import annotations
+
+import argparse
+import threading
+import time
+import uuid
+
+import pika
+
+from shared import config
+from shared.bus import ConfirmingPublisher, Consumer, QueueSpec, declare_queue, parameters
+from shared.events import encode, new_event
+from shared.inbox import handle
+from shared.migrations import upgrade
+
+ROUTING_KEY = "bench.consumer.ping"
+
+
+def _fill(amqp_url: str, queue: QueueSpec, n: int) -> None:
+    """Declare the queue as a service would and put n real events on it (windowed confirms)."""
+    conn = pika.BlockingConnection(parameters(amqp_url))
+    try:
+        channel = conn.channel()
+        channel.queue_delete(queue.name)
+        channel.queue_delete(queue.dlq)
+        declare_queue(channel, queue)
+    finally:
+        conn.close()
+    publisher = ConfirmingPublisher(amqp_url)
+    try:
+        for start in range(0, n, 1000):
+            batch = []
+            for i in range(start, min(n, start + 1000)):
+                event = new_event(source="bench", type=ROUTING_KEY, subject=str(i),
+                                  data={"n": i, "name": "Ana García", "email": f"ana{i}@bench.example"})
+                batch.append((ROUTING_KEY, encode(event), event["id"]))
+            assert all(publisher.publish_batch(batch))
+    finally:
+        publisher.close()
+
+
+def _drop(amqp_url: str, queue: QueueSpec) -> None:
+    conn = pika.BlockingConnection(parameters(amqp_url))
+    try:
+        channel = conn.channel()
+        channel.queue_delete(queue.name)
+        channel.queue_delete(queue.dlq)
+    finally:
+        conn.close()
+
+
+def raw_consume(amqp_url: str, queue: QueueSpec, n: int, prefetch: int = 100) -> float:
+    """Messages per second, first delivery to last ack."""
+    conn = pika.BlockingConnection(parameters(amqp_url))
+    channel = conn.channel()
+    channel.basic_qos(prefetch_count=prefetch)
+    state = {"count": 0, "first": 0.0, "last": 0.0}
+
+    def on_message(ch, method, _props, _body):
+        if state["count"] == 0:
+            state["first"] = time.perf_counter()
+        ch.basic_ack(method.delivery_tag)
+        state["count"] += 1
+        if state["count"] == n:
+            state["last"] = time.perf_counter()
+            ch.stop_consuming()
+
+    channel.basic_consume(queue.name, on_message, auto_ack=False)
+    channel.start_consuming()
+    conn.close()
+    return (n - 1) / (state["last"] - state["first"])
+
+
+def inbox_consume(amqp_url: str, db, queue: QueueSpec, n: int, prefetch: int = 100) -> float:
+    """Messages per second through shared.bus.Consumer + shared.inbox.handle, first delivery to last ack."""
+    handlers = {ROUTING_KEY: lambda event, uow: None}
+    done = threading.Event()
+    state = {"count": 0, "first": 0.0, "last": 0.0, "outcomes": {}}
+
+    def on_message(routing_key: str, body: bytes) -> str:
+        if state["count"] == 0:
+            state["first"] = time.perf_counter()
+        outcome = handle(db, queue.name, handlers, routing_key, body)
+        state["outcomes"][outcome] = state["outcomes"].get(outcome, 0) + 1
+        state["count"] += 1
+        if state["count"] == n:
+            state["last"] = time.perf_counter()
+            done.set()
+        return outcome
+
+    stop = threading.Event()
+    consumer = Consumer(amqp_url, queue, on_message, prefetch=prefetch, stop=stop, name="bench")
+    thread = threading.Thread(target=consumer.run, daemon=True)
+    thread.start()
+    if not done.wait(timeout=max(60.0, n / 50)):
+        stop.set()
+        raise RuntimeError(f"the inbox consumer handled {state['count']} of {n} in time")
+    stop.set()
+    thread.join(timeout=10)
+    assert state["outcomes"] == {"ack": n}, state["outcomes"]
+    return (n - 1) / (state["last"] - state["first"])
+
+
+def batched_inbox_consume(amqp_url: str, db, queue: QueueSpec, n: int, prefetch: int = 100) -> float:
+    """A prototype, not shipped: the inbox with one transaction per window of
+    ready deliveries — one multi-row INSERT … ON CONFLICT DO NOTHING RETURNING
+    records the window, the handlers of the new ids run, one commit, one
+    multiple-ack. (A real one needs a SAVEPOINT per handler so one failure does
+    not undo the others.) Shows what batching would buy."""
+    from sqlalchemy.dialects import postgresql
+
+    from shared import events
+    from shared.db import utcnow
+
+    conn = pika.BlockingConnection(parameters(amqp_url))
+    channel = conn.channel()
+    channel.basic_qos(prefetch_count=prefetch)
+    pending: list = []
+    state = {"count": 0, "first": 0.0, "last": 0.0}
+    channel.basic_consume(queue.name, lambda _ch, method, _p, body: pending.append((method, body)), auto_ack=False)
+    while state["count"] < n:
+        conn.process_data_events(time_limit=0.05 if not pending else 0)
+        if not pending:
+            continue
+        if state["count"] == 0:
+            state["first"] = time.perf_counter()
+        batch, pending[:] = list(pending), []
+        decoded = [events.decode(body) for _method, body in batch]
+        inbox = db.tables.inbox
+        with db.uow() as uow:
+            # One statement records the whole window; RETURNING says which ids are new.
+            fresh = set(uow.session.scalars(postgresql.insert(inbox).values([
+                {"consumer": queue.name, "event_id": e["id"], "routing_key": e["type"], "received_at": utcnow()}
+                for e in decoded]).on_conflict_do_nothing().returning(inbox.c.event_id)))
+            for event in decoded:
+                if event["id"] in fresh:
+                    pass  # the handler would run here, in the same transaction
+            uow.commit()
+        channel.basic_ack(batch[-1][0].delivery_tag, multiple=True)
+        state["count"] += len(batch)
+        state["batches"] = state.get("batches", 0) + 1
+    state["last"] = time.perf_counter()
+    conn.close()
+    batched_inbox_consume.mean_batch = n / max(1, state.get("batches", 1))
+    return (n - 1) / (state["last"] - state["first"])
+
+
+def bench_consumer(servers, n: int, prefetch: int = 100) -> dict:
+    url = servers.new_database("cadena_bench")
+    queue = QueueSpec(f"bench.consumer.{uuid.uuid4().hex[:6]}", (ROUTING_KEY,), 5)
+    try:
+        upgrade("accounts", url)  # any service's schema: the inbox table is common
+        from services.accounts.app import open_db
+
+        db = open_db(config.load("accounts", database_url=url, amqp_url=servers.amqp_url))
+        # Alternate, raw first, so drift hits both alike; keep the better of two runs each.
+        raw, ours, batched = [], [], []
+        for _ in range(2):
+            for runs, consume in ((raw, lambda: raw_consume(servers.amqp_url, queue, n, prefetch)),
+                                  (ours, lambda: inbox_consume(servers.amqp_url, db, queue, n, prefetch)),
+                                  (batched, lambda: batched_inbox_consume(servers.amqp_url, db, queue, n, prefetch))):
+                _fill(servers.amqp_url, queue, n)
+                runs.append(consume())
+                with db.engine.begin() as conn:
+                    conn.execute(db.tables.inbox.delete())
+        db.dispose()
+        raw_rate, ours_rate, batched_rate = max(raw), max(ours), max(batched)
+        return {"inbox_consumer_msgs_per_s": round(ours_rate, 1), "raw_pika_consumer_msgs_per_s": round(raw_rate, 1),
+                "ratio": round(ours_rate / raw_rate, 3), "target": 0.5, "messages": n, "prefetch": prefetch,
+                "ms_per_message_ours": round(1000 / ours_rate, 3), "ms_per_message_raw": round(1000 / raw_rate, 3),
+                "prototype_batched_inbox_msgs_per_s": round(batched_rate, 1),
+                "prototype_batched_ratio": round(batched_rate / raw_rate, 3),
+                "prototype_mean_window": round(getattr(batched_inbox_consume, "mean_batch", 0), 1)}
+    finally:
+        _drop(servers.amqp_url, queue)
+        servers.drop_database(url)
+
+
+def main(args: list[str]) -> dict:
+    import os
+
+    os.environ.setdefault("CADENA_LOG_LEVEL", "WARNING")
+    from shared.observability import configure_logging
+
+    configure_logging("bench")
+    parser = argparse.ArgumentParser(prog="cadena bench consumer")
+    parser.add_argument("--messages", type=int, default=10_000)
+    parser.add_argument("--prefetch", type=int, default=100)
+    opts, _ = parser.parse_known_args(args)
+    from tests.support.servers import start as start_servers
+
+    servers = start_servers()
+    try:
+        figures = bench_consumer(servers, opts.messages, opts.prefetch)
+    finally:
+        servers.stop()
+    print(f"consumer: inbox {figures['inbox_consumer_msgs_per_s']} msg/s vs raw pika (manual ack, prefetch "
+          f"{figures['prefetch']}) {figures['raw_pika_consumer_msgs_per_s']} msg/s → ratio {figures['ratio']} "
+          f"(target ≥ {figures['target']})")
+    print(f"  prototype, one transaction per delivered window: {figures['prototype_batched_inbox_msgs_per_s']} msg/s "
+          f"→ ratio {figures['prototype_batched_ratio']}")
+    from bench.runner import save
+
+    print(f"report: {save('consumer', figures)}")
+    return figures

@@ -1,0 +1,80 @@
+"""The benchmarks work (not how fast anything is: nothing here compares a
+figure with a target). The report's chart and judgement are pure; the
+consumer, latency and listing benches run once with tiny sizes on the real
+Postgres and RabbitMQ (marked integration). The 360 bench starts the whole
+system and is left to `cadena bench aggregate`."""
+from __future__ import annotations
+
+import json
+import struct
+import zlib
+
+import pytest
+
+from bench import report
+from bench.latency import percentile, summary
+
+
+def _decode_png(data: bytes) -> tuple[int, int, bytes]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, chunks = 8, {}
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos:pos + 4])
+        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + length]
+        (crc,) = struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])
+        assert crc == zlib.crc32(kind + body), kind
+        chunks[kind] = chunks.get(kind, b"") + body
+        pos += 12 + length
+    width, height, depth, colour = struct.unpack(">IIBB", chunks[b"IHDR"][:10])
+    assert (depth, colour) == (8, 2) and b"IEND" in chunks
+    return width, height, zlib.decompress(chunks[b"IDAT"])
+
+
+def test_report_judges_each_figure_against_its_target_and_draws_a_valid_png(tmp_path):
+    (tmp_path / "consumer.json").write_text(json.dumps({"bench": "consumer", "at": "now", "ratio": 0.62}))
+    (tmp_path / "latency.json").write_text(json.dumps({"ours": {"p50_ms": 25.0, "p99_ms": 40.0}}))
+    (tmp_path / "listing.json").write_text(json.dumps({"ratio": 1.05, "middle_ratio": 3.0}))
+    (tmp_path / "mystery.json").write_text(json.dumps({"ratio": 9}))
+    collected = report.collect(tmp_path)
+    verdicts = {f["figure"]: f["met"] for f in collected["figures"]}
+    assert verdicts == {"inbox consumer vs raw pika": True, "event latency p50": False, "event latency p99": True,
+                        "contacts page N vs page 1": True, "contacts mid page vs page 1": False}
+    assert collected["also_saved"] == ["mystery"]
+    width, height, raw = _decode_png(report.chart(collected["figures"]))
+    assert len(raw) == height * (1 + 3 * width)  # a filter byte and RGB pixels per row
+    green, red = bytes((60, 160, 90)), bytes((210, 70, 60))
+    assert green in raw and red in raw
+
+
+def test_percentiles_of_latencies():
+    values = [i / 1000 for i in range(1, 101)]  # 1..100 ms
+    assert percentile([v * 1000 for v in values], 99) == 99
+    figures = summary(values)
+    assert figures["p50_ms"] == 50.5 and figures["p99_ms"] == 99 and figures["max_ms"] == 100
+
+
+@pytest.mark.integration
+def test_consumer_bench_runs(servers):
+    from bench.consumer import bench_consumer
+
+    figures = bench_consumer(servers, 60, prefetch=20)
+    assert figures["inbox_consumer_msgs_per_s"] > 0 and figures["raw_pika_consumer_msgs_per_s"] > 0
+    assert figures["prototype_batched_inbox_msgs_per_s"] > 0
+
+
+@pytest.mark.integration
+def test_latency_bench_runs(servers):
+    from bench.latency import bench_latency
+
+    figures = bench_latency(servers, 10)
+    assert 0 < figures["ours"]["p50_ms"] <= figures["ours"]["max_ms"]
+    assert figures["raw_dual_write"]["p50_ms"] > 0
+
+
+@pytest.mark.integration
+def test_listing_bench_runs(servers):
+    from bench.listing import bench_listing
+
+    figures = bench_listing(servers, rows=300, limit=10, repeat=2)
+    assert figures["page"] == 30 and figures["middle_page"] == 15
+    assert figures["page_1_ms"] > 0 and figures["page_n_ms"] > 0 and figures["raw_offset_page_n_ms"] > 0
