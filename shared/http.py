@@ -9,7 +9,8 @@ from typing import Any, Sequence
 
 from flask import Flask, request
 from marshmallow import Schema, ValidationError, fields, validate
-from sqlalchemy import Select, and_, or_
+from sqlalchemy import Select, tuple_
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 PROBLEM = "application/problem+json"
@@ -151,6 +152,24 @@ def install_problem_handlers(app: Flask, log) -> None:
                     response.headers["Allow"] = value
         return response
 
+    @app.errorhandler(OperationalError)
+    def _database_down(exc: OperationalError):
+        log.warning("database_unavailable", error=str(exc.orig or exc)[:200])
+        response = problem_response(503, "Service unavailable",
+                                    "The database is unreachable right now; nothing was changed. Retry shortly.",
+                                    slug="database-unavailable")
+        response.headers["Retry-After"] = "5"
+        return response
+
+    @app.before_request
+    def _refuse_nul():
+        # Postgres text cannot hold NUL; no legitimate CRM value contains it.
+        if b"%00" in request.query_string or "\x00" in request.path or (
+                request.mimetype == "application/json" and b"\\u0000" in request.get_data()):
+            raise Invalid("Text may not contain the NUL character (\\u0000).",
+                          errors={"body": ["Remove NUL characters."]})
+        return None
+
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         log.exception("unhandled_error", error=type(exc).__name__)
@@ -191,10 +210,11 @@ def keyset_page(session, stmt: Select, created_col, id_col, *, limit: int, curso
             created = datetime.fromisoformat(created_raw)
         except (TypeError, ValueError):
             raise Invalid("The cursor is not one this API returned.", errors={"cursor": ["Invalid cursor."]}) from None
+        # A row-value comparison, so the (created_at, id) index bounds the scan.
         if descending:
-            stmt = stmt.where(or_(created_col < created, and_(created_col == created, id_col < last_id)))
+            stmt = stmt.where(tuple_(created_col, id_col) < tuple_(created, last_id))
         else:
-            stmt = stmt.where(or_(created_col > created, and_(created_col == created, id_col > last_id)))
+            stmt = stmt.where(tuple_(created_col, id_col) > tuple_(created, last_id))
     order = (created_col.desc(), id_col.desc()) if descending else (created_col.asc(), id_col.asc())
     rows = list(session.scalars(stmt.order_by(*order).limit(limit + 1)))
     next_cursor = None

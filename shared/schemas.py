@@ -5,7 +5,7 @@ from decimal import Decimal, InvalidOperation
 
 import email_validator
 from email_validator import EmailNotValidError, validate_email
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 # ISO 4217 active codes.
 CURRENCIES = frozenset("""
@@ -35,7 +35,8 @@ class MoneyAmount(fields.Decimal):
     """A decimal string (or integer) with at most two decimal places; never a float."""
 
     def __init__(self, **kwargs):
-        super().__init__(as_string=True, **kwargs)
+        metadata = {"type": "string", "format": "decimal", **kwargs.pop("metadata", {})}
+        super().__init__(as_string=True, metadata=metadata, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, float):
@@ -65,9 +66,17 @@ class Money(StrictBase):
     currency = fields.String(required=True, validate=validate.OneOf(sorted(CURRENCIES), error="Not an ISO 4217 currency code."),
                              metadata={"example": "EUR"})
 
+    @validates_schema
+    def _whole(self, data, **_):
+        # A PATCH loads with partial=True, which marshmallow passes down to
+        # nested schemas; money is still all or nothing.
+        missing = {f: ["Missing data for required field."] for f in ("amount", "currency") if f not in data}
+        if missing:
+            raise ValidationError(missing)
+
 
 def non_negative_money(data: dict | None) -> None:
-    if data and data["amount"] < 0:
+    if data and data.get("amount") is not None and data["amount"] < 0:
         raise ValidationError({"amount": ["Must not be negative."]})
 
 
@@ -125,4 +134,5 @@ class ProblemSchema(Base):
     status = fields.Integer()
     detail = fields.String()
     instance = fields.String(allow_none=True)
-    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+    errors = fields.Dict(keys=fields.String(), values=fields.Raw(),
+                         metadata={"description": "Field → messages; nested objects and lists nest the same way."})

@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from shared.http import ListArgs
-from shared.schemas import Base, Money, Resource, StrictBase
+from shared.schemas import CURRENCIES, Base, Money, Resource, StrictBase
 
 from services.opportunities.rules import FORECAST_CATEGORIES, MAX_AMOUNT, STAGE_NAMES
 
@@ -148,7 +148,7 @@ class PipelineStageList(Base):
 class ScopeArgs(StrictBase):
     owner_id = fields.String(validate=validate.Length(min=1, max=36))
     team = fields.String(validate=validate.Length(min=1, max=100))
-    currency = fields.String(validate=validate.Regexp(r"^[A-Z]{3}$", error="An ISO 4217 code, e.g. EUR."),
+    currency = fields.String(validate=validate.OneOf(sorted(CURRENCIES), error="An ISO 4217 code, e.g. EUR."),
                              metadata={"description": "One currency per answer; defaults to EUR."})
 
 

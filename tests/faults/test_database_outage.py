@@ -91,8 +91,6 @@ def test_service_and_relay_recover_from_a_database_restart_without_a_rebuild(pro
         listener.delete()
 
 
-@pytest.mark.xfail(reason="BUG (shared/http.py): a database outage answers 500 'Internal error', not 503; "
-                          "see tests/faults/README.md", strict=False)
 def test_database_outage_answers_503_not_500(proxied_accounts):
     built, _worker, proxy = proxied_accounts
     assert built.client.get("/api/v1/accounts", headers=ADMIN).status_code == 200
