@@ -31,6 +31,7 @@ def _keys() -> identity.KeyStore:
 @auth.route("/token")
 class Token(MethodView):
     @public
+    @auth.doc(security=[])
     @auth.arguments(schemas.TokenRequest)
     @auth.response(200, schemas.TokenResponse)
     @auth.alt_response(401, schema=ProblemSchema)
@@ -44,6 +45,7 @@ Token.post.cadena_public = True
 
 @auth.route("/jwks.json")
 class JWKS(MethodView):
+    @auth.doc(security=[])
     @auth.response(200, schemas.Jwks)
     def get(self):
         """The public keys that verify Cadena's tokens (RFC 7517)."""
@@ -133,6 +135,7 @@ class CustomerTimeline(MethodView):
 
 @docs.route("/openapi.json")
 class OpenAPI(MethodView):
+    @docs.doc(security=[])
     @docs.response(200)
     def get(self):
         """This document: the whole public API, OpenAPI 3.1."""

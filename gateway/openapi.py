@@ -12,6 +12,9 @@ from flask_smorest import Api
 from shared import config
 from shared.web import schema_name
 
+PROBLEM = "application/problem+json"
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+
 
 def service_spec(name: str) -> dict:
     """A service's spec, built from its blueprints without a database."""
@@ -45,4 +48,31 @@ def merged_spec(gateway_spec: dict) -> dict:
     spec["tags"] = list(tags.values())
     # Only /api/v1 is public; service health endpoints are not part of it.
     spec["paths"] = {p: v for p, v in sorted(spec["paths"].items()) if p.startswith("/api/v1/")}
+    _errors_as_problems(spec)
     return spec
+
+
+def _is_error(status: str) -> bool:
+    return status == "default" or (status[:1] in "45" and status.isdigit())
+
+
+def _as_problem(response: dict) -> None:
+    if "content" in response:
+        response["content"] = {PROBLEM: {"schema": dict(PROBLEM_REF)}}
+
+
+def _errors_as_problems(spec: dict) -> None:
+    """Every error answers RFC 9457 application/problem+json; flask-smorest
+    documents its own Error schema as application/json, so rewrite those."""
+    components = spec["components"]
+    for name, response in components.get("responses", {}).items():
+        if name == "DEFAULT_ERROR" or name.isupper():
+            _as_problem(response)
+    for item in spec["paths"].values():
+        for operation in item.values():
+            if not isinstance(operation, dict):
+                continue
+            for status, response in operation.get("responses", {}).items():
+                if _is_error(str(status)) and "$ref" not in response:
+                    _as_problem(response)
+    components.get("schemas", {}).pop("Error", None)

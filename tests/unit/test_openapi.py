@@ -35,3 +35,21 @@ def test_every_public_route_is_documented_with_its_methods(sqlite_build, spec, c
             if method.lower() not in spec["paths"].get(path, {}):
                 missing.append(f"{method} {path}")
     assert missing == []
+
+
+def test_every_error_response_is_documented_as_problem_json(spec):
+    assert "Error" not in spec["components"]["schemas"]
+    documented = []
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            for status, response in operation["responses"].items():
+                if "$ref" in response:
+                    response = spec["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
+                if (status == "default" or int(status) >= 400) and "content" in response:
+                    documented.append((f"{method} {path} {status}", list(response["content"])))
+    assert documented, "no error responses documented at all"
+    assert [d for d in documented if d[1] != ["application/problem+json"]] == []
+    assert spec["components"]["responses"]["DEFAULT_ERROR"]["content"]["application/problem+json"]["schema"] == {
+        "$ref": "#/components/schemas/Problem"}
