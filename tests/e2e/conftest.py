@@ -102,13 +102,21 @@ class System:
         """The processes of one of this system's components, e.g. 'support.worker' or 'support.web'."""
         component, kind = name.split(".")
         wanted = f"shared.cli {'serve' if kind == 'web' else 'worker'} {component}"
-        out = subprocess.run(["ps", "-eo", "pid=,pgid=,args="], capture_output=True, text=True).stdout
-        return [int(line.split()[0]) for line in out.splitlines()
-                if line.split()[1] == str(self.process.pid) and line.rstrip().endswith(wanted)]
+        out = subprocess.run(["ps", "-eo", "pid=,ppid=,args="], capture_output=True, text=True).stdout
+        rows = [line.split(None, 2) for line in out.splitlines() if len(line.split(None, 2)) == 3]
+        # Every component leads its own process group, so walk the tree down from `cadena up`.
+        ours, grew = {self.process.pid}, True
+        while grew:
+            more = {int(pid) for pid, ppid, _ in rows if int(ppid) in ours} - ours
+            ours |= more
+            grew = bool(more)
+        return [int(pid) for pid, _, args in rows if int(pid) in ours and args.rstrip().endswith(wanted)]
 
     def pause(self, name: str) -> None:
         """Freeze a component's processes (a hung service: it accepts, never answers)."""
-        for pid in self.pids(name):
+        pids = self.pids(name)
+        assert pids, f"no running process of {name} in this system"
+        for pid in pids:
             os.kill(pid, signal.SIGSTOP)
 
     def resume(self, name: str) -> None:
@@ -165,12 +173,16 @@ def system(servers, tmp_path_factory) -> System:
             pytest.fail(f"the system did not become ready\n{out}\n{sys_.log_tail()}")
         yield sys_
     finally:
-        os.killpg(process.pid, signal.SIGINT)
         try:
+            os.killpg(process.pid, signal.SIGINT)
             process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            pass
+        try:
+            os.killpg(process.pid, signal.SIGKILL)  # anything left behind
+        except ProcessLookupError:
+            pass
+        process.wait()
         for url in databases:
             try:
                 servers.drop_database(url)
