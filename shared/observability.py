@@ -120,19 +120,21 @@ class OutboxCollector:
 
 
 def metrics_payload(extra_collectors=()) -> tuple[bytes, str]:
-    registry = CollectorRegistry()
+    """The process's metrics (all gunicorn workers' under multiprocess mode)
+    followed by this app's own collectors. Those go in a registry of this
+    scrape, never the global one: it would keep the first app's collector
+    for good (and raise on the next app's same metric names)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        multiprocess.MultiProcessCollector(registry)
+        base = CollectorRegistry()
+        multiprocess.MultiProcessCollector(base)
     else:
         from prometheus_client import REGISTRY
 
-        registry = REGISTRY
+        base = REGISTRY
+    own = CollectorRegistry(auto_describe=False)
     for collector in extra_collectors:
-        try:
-            registry.register(collector)
-        except ValueError:
-            pass  # already registered on the global registry
-    return generate_latest(registry), CONTENT_TYPE_LATEST
+        own.register(collector)
+    return generate_latest(base) + generate_latest(own), CONTENT_TYPE_LATEST
 
 
 def instrument_flask(app, component: str, log) -> None:

@@ -250,3 +250,13 @@ def test_patch_that_changes_nothing_answers_the_unchanged_record(accounts, admin
     assert same.status_code == 200 and same.get_json()["version"] == 1
     assert accounts.client.patch(f"/api/v1/contacts/{contact['id']}", json={"first_name": "Pilar"},
                                  headers=admin).status_code == 200
+
+
+def test_each_app_reports_its_own_outbox_backlog(sqlite_build, admin):
+    accounts, support = sqlite_build("accounts"), sqlite_build("support")
+    assert accounts.client.post("/api/v1/accounts", json={"name": "Métricas Propias S.L."}, headers=admin).status_code == 201
+    first = accounts.client.get("/metrics").data.decode()
+    second = support.client.get("/metrics").data.decode()
+    assert 'cadena_outbox_backlog{component="accounts"} 1.0' in first
+    assert 'cadena_outbox_backlog{component="support"} 0.0' in second
+    assert 'cadena_outbox_backlog{component="accounts"}' not in second
