@@ -209,28 +209,53 @@ class Consumer:
     """Consumes one queue with manual acks; reconnects with backoff forever.
 
     ``on_message(routing_key, body) -> "ack" | "requeue" | "reject"`` runs the
-    work and commits before we ack (never auto-ack).
+    work and commits before we ack (never auto-ack). With ``on_batch``
+    instead, each window of deliveries the broker has pushed (up to the
+    prefetch) goes to it at once as ``[(routing_key, body), …]`` and it
+    returns one answer per delivery; a window answered "ack" throughout is
+    acknowledged with one ``multiple`` ack.
     """
 
-    def __init__(self, url: str, queue: QueueSpec, on_message: Callable[[str, bytes], str],
-                 *, prefetch: int = 50, stop: threading.Event | None = None, name: str = "consumer"):
+    def __init__(self, url: str, queue: QueueSpec, on_message: Callable[[str, bytes], str] | None = None,
+                 *, on_batch: Callable[[list[tuple[str, bytes]]], list[str]] | None = None,
+                 prefetch: int = 50, stop: threading.Event | None = None, name: str = "consumer"):
+        if (on_message is None) == (on_batch is None):
+            raise TypeError("give exactly one of on_message and on_batch")
         self.url = url
         self.queue = queue
         self.on_message = on_message
+        self.on_batch = on_batch
         self.prefetch = prefetch
         self.stop = stop or threading.Event()
         self.name = name
         self._conn = None
+        self._window: list = []
         self.connected = threading.Event()
 
-    def _deliver(self, channel, method, properties, body) -> None:
-        outcome = self.on_message(method.routing_key, body)
+    @staticmethod
+    def _answer(channel, delivery_tag: int, outcome: str) -> None:
         if outcome == "ack":
-            channel.basic_ack(method.delivery_tag)
+            channel.basic_ack(delivery_tag)
         elif outcome == "requeue":
-            channel.basic_nack(method.delivery_tag, requeue=True)
+            channel.basic_nack(delivery_tag, requeue=True)
         else:
-            channel.basic_nack(method.delivery_tag, requeue=False)  # → dead-letter queue
+            channel.basic_nack(delivery_tag, requeue=False)  # → dead-letter queue
+
+    def _deliver(self, channel, method, properties, body) -> None:
+        self._answer(channel, method.delivery_tag, self.on_message(method.routing_key, body))
+
+    def _collect(self, channel, method, properties, body) -> None:
+        self._window.append((method, body))
+
+    def _flush(self, channel) -> None:
+        window, self._window = self._window, []
+        outcomes = self.on_batch([(method.routing_key, body) for method, body in window])
+        if all(outcome == "ack" for outcome in outcomes):
+            # Every earlier delivery on this channel is answered already.
+            channel.basic_ack(window[-1][0].delivery_tag, multiple=True)
+            return
+        for (method, _body), outcome in zip(window, outcomes):
+            self._answer(channel, method.delivery_tag, outcome)
 
     def run(self) -> None:
         backoff = 0.5
@@ -240,12 +265,17 @@ class Consumer:
                 channel = self._conn.channel()
                 declare_queue(channel, self.queue)
                 channel.basic_qos(prefetch_count=self.prefetch)
-                channel.basic_consume(self.queue.name, self._deliver, auto_ack=False)
+                self._window = []  # deliveries of a lost channel come again
+                channel.basic_consume(self.queue.name, self._collect if self.on_batch else self._deliver,
+                                      auto_ack=False)
                 self.connected.set()
                 backoff = 0.5
                 log.info("consumer_started", queue=self.queue.name)
                 while not self.stop.is_set():
+                    # Returns as soon as deliveries are ready, having dispatched all that arrived.
                     self._conn.process_data_events(time_limit=0.5)
+                    if self._window:
+                        self._flush(channel)
                 self._conn.close()
             except (AMQPError, OSError) as exc:
                 self.connected.clear()

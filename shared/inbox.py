@@ -2,7 +2,7 @@
 transaction as the handler's effect, so a redelivery has no second effect."""
 from __future__ import annotations
 
-from typing import Callable, Mapping
+from typing import Callable, Mapping, Sequence
 
 from marshmallow import ValidationError
 from sqlalchemy.dialects import postgresql, sqlite
@@ -44,6 +44,79 @@ def record_receipt(uow, consumer: str, event: dict) -> bool:
     ).on_conflict_do_nothing(index_elements=[inbox.c.consumer, inbox.c.event_id]).returning(inbox.c.event_id)
     # RETURNING, not rowcount: drivers disagree on rowcount after ON CONFLICT.
     return uow.session.execute(stmt).first() is not None
+
+
+def record_receipts(uow, consumer: str, batch: Sequence[dict]) -> set[str]:
+    """Insert (consumer, event id) for every event in one statement; the ids that were new."""
+    if not batch:
+        return set()
+    inbox = uow.db.tables.inbox
+    dialect = postgresql if uow.db.is_postgres else sqlite
+    now = utcnow()
+    # One statement compiled once and cached, its rows sent as one multi-row
+    # INSERT (SQLAlchemy's "insertmanyvalues"); RETURNING gives the new ids.
+    stmt = dialect.insert(inbox).on_conflict_do_nothing(
+        index_elements=[inbox.c.consumer, inbox.c.event_id]).returning(inbox.c.event_id)
+    rows = [{"consumer": consumer, "event_id": event["id"], "routing_key": event["type"], "received_at": now}
+            for event in batch]
+    return set(uow.session.scalars(stmt, rows))
+
+
+def handle_batch(db: Database, consumer: str, handlers: Mapping[str, Handler],
+                 deliveries: Sequence[tuple[str, bytes]]) -> list[str]:
+    """Run a window of deliveries in one transaction; return, per delivery, what
+    to tell the broker.
+
+    One multi-row INSERT records every receipt and says which events are new,
+    their handlers run in delivery order, one COMMIT. If any handler fails the
+    whole window is rolled back and handled again one delivery per transaction
+    (``handle``), so a failing event is requeued or dead-lettered alone and the
+    others are applied once, as if there had been no batch.
+    """
+    if len(deliveries) <= 1:
+        return [handle(db, consumer, handlers, routing_key, body) for routing_key, body in deliveries]
+    outcomes: list[str | None] = [None] * len(deliveries)
+    ready: list[tuple[int, dict, Handler]] = []
+    for index, (routing_key, body) in enumerate(deliveries):
+        try:
+            event = events.decode(body)
+        except events.InvalidEvent:
+            event = None
+        handler = find_handler(handlers, event["type"]) if event else None
+        if handler is None:
+            # Garbage or nothing to run: the single path logs, counts and answers it without a transaction.
+            outcomes[index] = handle(db, consumer, handlers, routing_key, body)
+        else:
+            ready.append((index, event, handler))
+    if not ready:
+        return outcomes  # type: ignore[return-value]
+    unique = list({event["id"]: event for _, event, _ in ready}.values())
+    applied: set[str] = set()
+    try:
+        with db.uow() as uow:
+            fresh = record_receipts(uow, consumer, unique)
+            for index, event, handler in ready:
+                if event["id"] not in fresh or event["id"] in applied:
+                    continue
+                token = bind_request_id(event.get("correlationid"))
+                try:
+                    handler(event, uow)
+                finally:
+                    reset_request_id(token)
+                applied.add(event["id"])
+            uow.commit()
+    except Exception as exc:
+        log.info("batch_retried_singly", consumer=consumer, size=len(ready), error=repr(exc)[:200])
+        for index, _event, _handler in ready:
+            outcomes[index] = handle(db, consumer, handlers, *deliveries[index])
+        return outcomes  # type: ignore[return-value]
+    seen: set[str] = set()
+    for index, event, _handler in ready:
+        first = event["id"] in applied and event["id"] not in seen
+        seen.add(event["id"])
+        EVENTS_CONSUMED.labels(db.component, consumer, "handled" if first else "duplicate").inc()
+        outcomes[index] = ACK
+    return outcomes  # type: ignore[return-value]
 
 
 def handle(db: Database, consumer: str, handlers: Mapping[str, Handler], routing_key: str, body: bytes) -> str:

@@ -46,10 +46,10 @@ class Worker:
     def consumer(self) -> Consumer:
         queue = self.queue
 
-        def on_message(routing_key: str, body: bytes) -> str:
-            return inbox.handle(self.db, queue.name, self.handlers, routing_key, body)
+        def on_batch(deliveries: list[tuple[str, bytes]]) -> list[str]:
+            return inbox.handle_batch(self.db, queue.name, self.handlers, deliveries)
 
-        return Consumer(self.settings.amqp_url, queue, on_message, stop=self.stop, name=queue.name)
+        return Consumer(self.settings.amqp_url, queue, on_batch=on_batch, stop=self.stop, name=queue.name)
 
     def relay(self) -> Relay:
         return Relay(self.db, self.settings.amqp_url, batch=self.settings.relay_batch, stop=self.stop)

@@ -60,3 +60,59 @@ def test_a_late_copy_of_a_user_never_undoes_a_newer_one(sqlite_build):
     inbox.handle(db, "q", handlers, older["type"], encode(older))  # arrives late
     with db.sessions() as session:
         assert session.execute(select(db.tables.users.c.active)).scalar_one() == 0
+
+
+def _event(n: int, type_: str = "x.thing.happened") -> dict:
+    return new_event(source="t", type=type_, subject=str(n), data={"n": n})
+
+
+def _receipts(db, consumer: str) -> int:
+    from sqlalchemy import func, select
+
+    with db.sessions() as session:
+        inbox_table = db.tables.inbox
+        return session.scalar(select(func.count()).select_from(inbox_table).where(inbox_table.c.consumer == consumer))
+
+
+def test_a_window_is_applied_once_in_order_duplicates_included(sqlite_build):
+    db = sqlite_build("accounts").db
+    seen = []
+    handlers = {"x.thing.happened": lambda event, uow: seen.append(event["data"]["n"])}
+    first, second, third = _event(1), _event(2), _event(3)
+    window = [(e["type"], encode(e)) for e in (first, second, first, third)]  # a copy inside the window
+    assert inbox.handle_batch(db, "q", handlers, window) == [inbox.ACK] * 4
+    assert seen == [1, 2, 3]
+    # The whole window again (a redelivery after a lost ack): no second effect.
+    assert inbox.handle_batch(db, "q", handlers, window) == [inbox.ACK] * 4
+    assert seen == [1, 2, 3] and _receipts(db, "q") == 3
+
+
+def test_one_failing_event_in_a_window_fails_alone(sqlite_build):
+    db = sqlite_build("accounts").db
+    applied = []
+
+    def counted(event, uow):
+        from sqlalchemy import insert
+
+        from shared.db import utcnow
+
+        # A real write, so a rollback of the window would show.
+        uow.session.execute(insert(db.tables.inbox).values(consumer="effects", event_id=event["id"],
+                                                           routing_key="x", received_at=utcnow()))
+        applied.append(event["data"]["n"])
+
+    def never(event, uow):
+        raise inbox.PermanentError("never")
+
+    def blip(event, uow):
+        raise ConnectionError("blip")
+
+    handlers = {"x.thing.happened": counted, "x.thing.poison": never, "x.thing.flaky": blip}
+    events_ = [_event(1), _event(2, "x.thing.poison"), _event(3), _event(4, "x.thing.flaky"), _event(5)]
+    window = [(e["type"], encode(e)) for e in events_] + [("x.thing.happened", b"garbage"),
+                                                            ("x.thing.unknown", encode(_event(6, "x.thing.unknown")))]
+    outcomes = inbox.handle_batch(db, "q", handlers, window)
+    assert outcomes == [inbox.ACK, inbox.REJECT, inbox.ACK, inbox.REQUEUE, inbox.ACK, inbox.REJECT, inbox.REQUEUE]
+    # The first pass was rolled back whole, then each event ran in its own transaction.
+    assert sorted(set(applied)) == [1, 3, 5] and _receipts(db, "effects") == 3
+    assert _receipts(db, "q") == 3  # no receipt for the poison or the flaky one: a retry runs them again
