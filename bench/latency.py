@@ -4,7 +4,7 @@ visible, in one process, with the outbox Relay and a Consumer running.
 - ours: a unit of work commits a row change and its event (the outbox row;
   the trigger NOTIFYs the relay); the Relay wakes on LISTEN, publishes with
   confirms and marks the row sent; shared.bus.Consumer delivers it to
-  shared.inbox.handle, whose handler upserts a replica row and commits.
+  shared.inbox.handle_batch (as a worker runs it), whose handler upserts a replica row and commits.
   Latency = that second commit minus the first.
 - raw: the same two commits with no Cadena code — psycopg INSERT + COMMIT,
   then pika publish with a confirm (a dual write), a raw pika consumer, and
@@ -28,7 +28,7 @@ from shared import config
 from shared.auth import upsert_user
 from shared.bus import Consumer, QueueSpec, bind_queue, declare_exchanges, parameters
 from shared.events import EXCHANGE
-from shared.inbox import handle
+from shared.inbox import handle_batch
 from shared.migrations import upgrade
 from shared.outbox import Relay
 
@@ -66,18 +66,21 @@ def ours(db, amqp_url: str, n: int, warmup: int = 20) -> list[float]:
         upsert_user(uow.session, uow.db, {"id": event["subject"], "email": f"{event['subject'][:8]}@bench.example",
                                           "name": "Bench", "role": "rep"})
 
-    def on_message(routing_key: str, body: bytes) -> str:
-        outcome = handle(db, queue.name, {ROUTING_KEY: on_ping}, routing_key, body)
+    def on_batch(deliveries: list[tuple[str, bytes]]) -> list[str]:
+        # What a worker runs (shared.worker): the window of ready deliveries.
+        outcomes = handle_batch(db, queue.name, {ROUTING_KEY: on_ping}, deliveries)
         with arrived:
             import json
 
-            seen[json.loads(body)["subject"]] = time.perf_counter()  # after the effect's commit
+            now = time.perf_counter()  # after the effect's commit
+            for _routing_key, body in deliveries:
+                seen[json.loads(body)["subject"]] = now
             arrived.notify_all()
-        return outcome
+        return outcomes
 
     stop = threading.Event()
     relay = Relay(db, amqp_url, stop=stop)
-    consumer = Consumer(amqp_url, queue, on_message, prefetch=100, stop=stop, name="bench")
+    consumer = Consumer(amqp_url, queue, on_batch=on_batch, prefetch=100, stop=stop, name="bench")
     threads = [threading.Thread(target=t, daemon=True) for t in (relay.run, consumer.run)]
     for thread in threads:
         thread.start()
