@@ -76,6 +76,27 @@ def _median_ms(fn, repeat: int) -> float:
     return statistics.median(times) * 1000
 
 
+def _plan_of_the_api_query(app, call) -> list[str]:
+    """How Postgres runs the very SELECT the API sent for a mid-table page (EXPLAIN of it)."""
+    from sqlalchemy import event
+
+    engine = app.extensions["cadena.db"].engine
+    sent = []
+
+    def record(_conn, _cursor, statement, parameters, _context, _many):
+        if statement.lstrip().upper().startswith("SELECT") and "FROM contacts" in statement:
+            sent.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        call()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    statement, parameters = sent[-1]
+    with engine.connect() as conn:
+        return [row[0].strip() for row in conn.exec_driver_sql("EXPLAIN " + statement, parameters)]
+
+
 def bench_listing(servers, rows: int, limit: int = 100, page: int | None = None, repeat: int = 25) -> dict:
     """Page 1, the middle page and page N (the deep one) through the API, and raw SQL baselines."""
     import psycopg
@@ -104,6 +125,7 @@ def bench_listing(servers, rows: int, limit: int = 100, page: int | None = None,
         first_ms = _median_ms(api(None), repeat)
         deep_ms = _median_ms(api(cursor_before(url, page, limit)), repeat)
         middle_ms = _median_ms(api(cursor_before(url, middle, limit)), repeat)
+        plan = _plan_of_the_api_query(app, api(cursor_before(url, middle, limit)))
         raw = {}
         with psycopg.connect(plain_url(url)) as conn:
             for name, number in (("page_n", page), ("middle", middle)):
@@ -118,12 +140,6 @@ def bench_listing(servers, rows: int, limit: int = 100, page: int | None = None,
                     lambda: conn.execute(keyset_sql, (created_at, ident, limit + 1)).fetchall(), repeat), 2)
                 raw[f"raw_offset_{name}_ms"] = round(_median_ms(
                     lambda: conn.execute(offset_sql, (limit, (number - 1) * limit)).fetchall(), max(3, repeat // 5)), 2)
-                if name == "middle":
-                    # How Postgres runs the API's keyset predicate (an OR of two comparisons) mid-table.
-                    plan = [r[0].strip() for r in conn.execute(
-                        "EXPLAIN SELECT * FROM contacts WHERE deleted_at IS NULL AND (created_at > %s OR "
-                        "(created_at = %s AND id > %s)) ORDER BY created_at, id LIMIT 101",
-                        (created_at, created_at, ident))]
         app.extensions["cadena.db"].dispose()
         worst = max(deep_ms, middle_ms)
         return {"rows": rows, "limit": limit, "page": page, "middle_page": middle, "fill_seconds": round(fill_s, 1),
