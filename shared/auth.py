@@ -6,6 +6,9 @@ public keys (JWKS, cached) and never see passwords.
 from __future__ import annotations
 
 import json
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Callable
 
@@ -55,14 +58,41 @@ def public(view: Callable) -> Callable:
 
 
 class TokenVerifier:
-    def __init__(self, jwks_url: str | None = None, *, public_key=None, key_resolver: Callable | None = None):
+    """Verifies bearer tokens. A token once verified is remembered for up to
+    ``remember`` seconds (never past its expiry), so the same token on the
+    next requests costs a dictionary lookup instead of an RS256 check; the
+    JWKS keys themselves are cached for 300 s, so a retired key stops
+    working within that either way."""
+
+    def __init__(self, jwks_url: str | None = None, *, public_key=None, key_resolver: Callable | None = None,
+                 remember: float = 60.0, max_remembered: int = 4096):
         """Keys come from the gateway's JWKS (services), a resolver by token
         (the gateway itself) or one fixed public key (tests)."""
         self._static_key = public_key
         self._resolver = key_resolver
         self._client = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300, timeout=3) if jwks_url else None
+        self._remember = remember
+        self._max_remembered = max_remembered
+        self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def verify(self, token: str) -> Principal:
+        now = time.time()
+        with self._lock:
+            hit = self._verified.get(token)
+            if hit is not None:
+                if now < hit[1]:
+                    return hit[0]
+                del self._verified[token]
+        principal, expires = self._verify(token)
+        if self._remember > 0:
+            with self._lock:
+                self._verified[token] = (principal, min(expires, now + self._remember))
+                while len(self._verified) > self._max_remembered:
+                    self._verified.popitem(last=False)
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             if self._static_key is not None:
                 key = self._static_key
@@ -87,7 +117,7 @@ class TokenVerifier:
         if claims.get("role") not in ROLES:
             raise Unauthorized("The token carries an unknown role.")
         return Principal(id=claims["sub"], role=claims["role"], team=claims.get("team"),
-                         email=claims.get("email"), name=claims.get("name"), token=token)
+                         email=claims.get("email"), name=claims.get("name"), token=token), float(claims["exp"])
 
 
 def bearer_token() -> str | None:

@@ -66,3 +66,37 @@ def test_stale_if_match_is_a_412():
     ensure_version(3, {'"3"'})
     with pytest.raises(PreconditionFailed):
         ensure_version(3, {'"2"'})
+
+
+def test_a_verified_token_is_remembered_until_its_expiry_or_the_limit():
+    import time as _time
+
+    import pytest as _pytest
+
+    from shared.auth import TokenVerifier
+    from shared.http import Unauthorized
+    from tests.support import auth as test_auth
+
+    lookups = []
+
+    def resolver(token):
+        lookups.append(token)
+        return test_auth._key().public_key()
+
+    verifier = TokenVerifier(key_resolver=resolver, remember=60)
+    token = test_auth.token("rep", ttl=2)
+    assert verifier.verify(token).role == "rep"
+    assert verifier.verify(token).role == "rep"
+    assert len(lookups) == 1  # the second time, no signature check
+    _time.sleep(2.2)
+    with _pytest.raises(Unauthorized):
+        verifier.verify(token)  # remembered only until exp: checked again, and expired
+    assert len(lookups) == 2
+
+    short = TokenVerifier(key_resolver=resolver, remember=0.2, max_remembered=1)
+    one, two = test_auth.token("rep"), test_auth.token("manager")
+    short.verify(one), short.verify(two), short.verify(one)  # one was evicted by two
+    assert len(lookups) == 5
+    _time.sleep(0.3)
+    short.verify(one)
+    assert len(lookups) == 6
