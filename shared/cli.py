@@ -367,7 +367,10 @@ def replay_dlq(service, purpose):
 @click.argument("which", default="all")
 @click.pass_context
 def bench(ctx, which):
-    """Run benchmarks (write, all); each prints ratios against a raw baseline measured in the same run."""
+    """Run benchmarks: write, opportunities, consumer, latency, aggregate, listing, all (then report), or report alone.
+
+    Each prints ratios against a raw baseline measured in the same run; flags after the name go to that bench
+    (see docs/performance.md)."""
     from bench import runner
 
     runner.main(which, list(ctx.args))
