@@ -10,7 +10,7 @@ from typing import Any, Sequence
 from flask import Flask, request
 from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import Select, tuple_
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 PROBLEM = "application/problem+json"
@@ -160,6 +160,15 @@ def install_problem_handlers(app: Flask, log) -> None:
                                     slug="database-unavailable")
         response.headers["Retry-After"] = "5"
         return response
+
+    @app.errorhandler(DataError)
+    def _data_error(exc: DataError):
+        # SQLSTATE class 22: a value the database cannot store or compare
+        # (out of range, too long). Schemas should have said so first.
+        log.warning("data_error", error=str(exc.orig or exc).splitlines()[0][:200])
+        return problem_response(422, "Validation failed",
+                                "A value is out of the range or size this field can hold; nothing was changed.",
+                                slug="validation")
 
     @app.before_request
     def _refuse_nul():

@@ -18,6 +18,10 @@ TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XOF 
 """.split())
 
 
+# The largest value a BIGINT column holds; integer arguments compared with one stop there.
+MAX_BIGINT = 2**63 - 1
+
+
 class Base(Schema):
     class Meta:
         unknown = EXCLUDE

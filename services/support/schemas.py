@@ -4,7 +4,7 @@ from __future__ import annotations
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from shared.http import ListArgs
-from shared.schemas import Base, Resource, StrictBase
+from shared.schemas import MAX_BIGINT, Base, Resource, StrictBase
 
 from services.support.rules import CHANNELS, MAX_SLA_SECONDS, PRIORITIES, STATUSES
 
@@ -67,7 +67,7 @@ class CaseFilters(ListArgs):
     assignee_id = fields.String()
     account_id = fields.String()
     contact_id = fields.String()
-    number = fields.Integer(validate=validate.Range(min=1))
+    number = fields.Integer(validate=validate.Range(min=1, max=MAX_BIGINT))
     sla_breached = fields.Boolean()
     q = fields.String(validate=validate.Length(min=1, max=100), metadata={"description": "Searches the subject."})
 

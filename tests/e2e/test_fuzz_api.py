@@ -243,3 +243,10 @@ def test_openapi_public_operations_need_no_token(system):
 def test_a_long_url_is_answered_with_a_problem(system):
     reply = system.get("/api/v1/contacts?q=" + "x" * 5000)
     assert reply.status == 422 and _is_problem(reply)
+
+
+def test_a_case_number_too_large_for_the_database_is_a_422(system):
+    if system.get("/api/v1/cases?limit=1").status == 404:
+        pytest.skip("the support service is not part of this build")
+    reply = system.get("/api/v1/cases?number=44912537205962704945152")
+    assert reply.status == 422 and _is_problem(reply)

@@ -100,3 +100,22 @@ def test_a_verified_token_is_remembered_until_its_expiry_or_the_limit():
     _time.sleep(0.3)
     short.verify(one)
     assert len(lookups) == 6
+
+
+def test_a_value_the_database_cannot_hold_is_a_422_problem():
+    from flask import Flask
+    from sqlalchemy.exc import DataError
+
+    from shared.http import install_problem_handlers
+    from shared.observability import get_logger
+
+    app = Flask("t")
+    install_problem_handlers(app, get_logger("t"))
+
+    @app.get("/boom")
+    def boom():
+        raise DataError("SELECT 1", {}, Exception("value out of range for type bigint"))
+
+    reply = app.test_client().get("/boom")
+    assert reply.status_code == 422 and reply.mimetype == "application/problem+json"
+    assert "bigint" not in reply.get_data(as_text=True)  # nothing internal in the answer

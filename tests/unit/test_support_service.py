@@ -487,3 +487,9 @@ def test_case_events_keep_the_account_view(support, sqlite_build):
     # 100 - 5 (one open) - 15 (one breach) - 15 (one low rating) - 20 (no activity) = 45
     assert (view["health_score"], view["churn_risk"]) == (45, "medium")
     assert any("low satisfaction" in r for r in view["health_reasons"])
+
+
+def test_a_case_number_beyond_what_a_bigint_holds_is_a_422(support):
+    reply = support.client.get("/api/v1/cases?number=44912537205962704945152", headers=headers("admin"))
+    assert reply.status_code == 422 and reply.mimetype == "application/problem+json"
+    assert "number" in reply.get_json()["errors"]
