@@ -5,7 +5,6 @@ public keys (JWKS, cached) and never see passwords.
 """
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections import OrderedDict
@@ -13,13 +12,13 @@ from dataclasses import dataclass
 from typing import Callable
 
 import jwt
-import urllib3
 from flask import g, request
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from shared.db import Database, utcnow
 from shared.http import Forbidden, Problem, Unauthorized
+from shared.peer import PeerUnavailable, fetch_record
 
 ISSUER = "cadena"
 AUDIENCE = "cadena-api"
@@ -168,8 +167,6 @@ class UserDirectory:
     is read once from the gateway (a synchronous call with a timeout) and kept.
     """
 
-    _http = urllib3.PoolManager(maxsize=4, retries=False)
-
     def __init__(self, db: Database, gateway_url: str, timeout: float = 2.0):
         self.db = db
         self.gateway_url = gateway_url
@@ -189,16 +186,12 @@ class UserDirectory:
         return self._fetch(user_id, token)
 
     def _fetch(self, user_id: str, token: str | None) -> dict | None:
-        if not token:
-            return None
         try:
-            resp = self._http.request("GET", f"{self.gateway_url}/api/v1/users/{user_id}",
-                                      headers={"Authorization": f"Bearer {token}"}, timeout=self.timeout)
-        except urllib3.exceptions.HTTPError:
+            user = fetch_record(f"{self.gateway_url}/api/v1/users/{user_id}", token, timeout=self.timeout)
+        except PeerUnavailable:
             return None
-        if resp.status != 200:
+        if user is None:
             return None
-        user = json.loads(resp.data)
         with self.db.uow() as uow:
             upsert_user(uow.session, self.db, user)
             uow.commit()

@@ -5,18 +5,17 @@ record once from its owner, forwarding the caller's token, with a short
 timeout, and keeps it."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Callable
 
-import urllib3
 from sqlalchemy import func
 from sqlalchemy.dialects import postgresql, sqlite
 
 from shared import config
 from shared.auth import Principal
 from shared.db import utcnow
-from shared.observability import current_request_id, get_logger
+from shared.observability import get_logger
+from shared.peer import PeerUnavailable, fetch_record
 
 from services.activities.models import LinkedRecord
 
@@ -97,8 +96,6 @@ Fetch = Callable[[str, str, Principal], "dict | None"]
 class Links:
     """Finds linked records: the replica first, then the owning service."""
 
-    _http = urllib3.PoolManager(num_pools=4, maxsize=8, retries=False)
-
     def __init__(self, urls: dict[str, str] | None = None, timeout: float = 2.0, fetch: Fetch | None = None):
         self.urls = urls if urls is not None else {s: config.service_url(s) for s in set(KIND_SERVICE.values())}
         self.timeout = timeout
@@ -119,27 +116,9 @@ class Links:
 
     def _fetch_http(self, kind: str, record_id: str, principal: Principal) -> dict | None:
         service = KIND_SERVICE[kind]
-        if not principal.token:
-            raise Unverifiable(service, "no token to ask it with")
-        url = self.urls[service] + KIND_PATH[kind].format(id=record_id)
-        headers = {"Authorization": f"Bearer {principal.token}", "Accept": "application/json"}
-        if current_request_id():
-            headers["X-Request-ID"] = current_request_id()
         try:
-            resp = self._http.request("GET", url, headers=headers, redirect=False,
-                                      timeout=urllib3.Timeout(connect=min(1.0, self.timeout), read=self.timeout))
-        except urllib3.exceptions.HTTPError as exc:
-            log.warning("link_unverifiable", service=service, kind=kind, error=type(exc).__name__)
-            raise Unverifiable(service, "unreachable") from None
-        if resp.status == 404:
-            return None
-        if resp.status != 200:
-            log.warning("link_unverifiable", service=service, kind=kind, status=resp.status)
-            raise Unverifiable(service, f"answered {resp.status}")
-        try:
-            data = json.loads(resp.data)
-        except ValueError:
-            raise Unverifiable(service, "answered something that is not JSON") from None
-        if not isinstance(data, dict):
-            raise Unverifiable(service, "answered something that is not a record")
-        return data
+            return fetch_record(self.urls[service] + KIND_PATH[kind].format(id=record_id), principal.token,
+                                timeout=self.timeout)
+        except PeerUnavailable as exc:
+            log.warning("link_unverifiable", service=service, kind=kind, reason=exc.reason)
+            raise Unverifiable(service, exc.reason) from None

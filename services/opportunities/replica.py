@@ -7,13 +7,11 @@ caller's bearer token, a short timeout) and keep it.
 """
 from __future__ import annotations
 
-import json
-
-import urllib3
 from sqlalchemy.dialects import postgresql, sqlite
 
 from shared.db import utcnow
 from shared.http import Invalid
+from shared.peer import PeerUnavailable, fetch_record
 
 from services.opportunities.models import AccountReplica, ContactReplica
 
@@ -30,27 +28,14 @@ class AccountsClient:
     def __init__(self, base_url: str, timeout: float = 2.0):
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        self.pool = urllib3.PoolManager(num_pools=1, maxsize=4, block=False, retries=False)
 
     def fetch(self, kind: str, ident: str, token: str | None) -> dict | None:
         """The record, None if accounts says it does not exist; raises AccountsUnavailable otherwise."""
-        if not token:
-            raise AccountsUnavailable("no caller token to forward")
         try:
-            resp = self.pool.request("GET", f"{self.base_url}/api/v1/{kind}/{ident}",
-                                     headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
-                                     timeout=urllib3.Timeout(connect=min(1.0, self.timeout), read=self.timeout),
-                                     redirect=False)
-        except urllib3.exceptions.HTTPError as exc:
-            raise AccountsUnavailable(type(exc).__name__) from None
-        if resp.status in (404, 410):
-            return None
-        if resp.status != 200:
-            raise AccountsUnavailable(f"HTTP {resp.status}")
-        try:
-            return json.loads(resp.data)
-        except ValueError:
-            raise AccountsUnavailable("not JSON") from None
+            return fetch_record(f"{self.base_url}/api/v1/{kind}/{ident}", token, timeout=self.timeout,
+                                missing=(404, 410))
+        except PeerUnavailable as exc:
+            raise AccountsUnavailable(exc.reason) from None
 
 
 def _insert(session):

@@ -7,15 +7,14 @@ timeout, and the answer is kept.
 """
 from __future__ import annotations
 
-import json
 from urllib.parse import quote
 
-import urllib3
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from shared.db import utcnow
 from shared.observability import get_logger
+from shared.peer import PeerUnavailable, fetch_record
 
 from services.support.models import AccountReplica, ContactReplica
 
@@ -63,8 +62,6 @@ def mark_deleted(session, model, record_id: str) -> None:
 class AccountsLookup:
     """Accounts and contacts by id (and contacts by e-mail): replica first, then the accounts service."""
 
-    _http = urllib3.PoolManager(maxsize=4, retries=False)
-
     def __init__(self, accounts_url: str, timeout: float = 1.5):
         self.accounts_url = accounts_url.rstrip("/")
         self.timeout = timeout
@@ -109,18 +106,7 @@ class AccountsLookup:
         if not token:
             return None
         try:
-            resp = self._http.request("GET", self.accounts_url + path,
-                                      headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
-                                      timeout=urllib3.Timeout(connect=min(0.5, self.timeout), read=self.timeout))
-        except urllib3.exceptions.HTTPError as exc:
-            log.warning("accounts_unreachable", path=path.split("?")[0], error=type(exc).__name__)
+            return fetch_record(self.accounts_url + path, token, timeout=self.timeout, connect_timeout=0.5)
+        except PeerUnavailable as exc:
+            log.warning("accounts_lookup_failed", path=path.split("?")[0], reason=exc.reason)
             return None
-        if resp.status != 200:
-            if resp.status != 404:
-                log.warning("accounts_lookup_failed", path=path.split("?")[0], status=resp.status)
-            return None
-        try:
-            data = json.loads(resp.data)
-        except ValueError:
-            return None
-        return data if isinstance(data, dict) else None

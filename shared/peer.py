@@ -1,0 +1,47 @@
+"""Reading one record from another service, with the caller's token and a
+short timeout: the read-through behind every replica miss (a record created
+a moment ago whose event has not arrived yet)."""
+from __future__ import annotations
+
+import json
+
+import urllib3
+
+from shared.observability import current_request_id
+
+_pool = urllib3.PoolManager(num_pools=8, maxsize=8, block=False, retries=False)
+
+
+class PeerUnavailable(Exception):
+    """The other service could not say whether the record exists."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def fetch_record(url: str, token: str | None, *, timeout: float, connect_timeout: float = 1.0,
+                 missing: tuple[int, ...] = (404,)) -> dict | None:
+    """GET a JSON object: None when the service answers one of ``missing``;
+    PeerUnavailable when it cannot be asked, fails, or answers something else."""
+    if not token:
+        raise PeerUnavailable("no caller token to forward")
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    if current_request_id():
+        headers["X-Request-ID"] = current_request_id()
+    try:
+        resp = _pool.request("GET", url, headers=headers, redirect=False,
+                             timeout=urllib3.Timeout(connect=min(connect_timeout, timeout), read=timeout))
+    except urllib3.exceptions.HTTPError as exc:
+        raise PeerUnavailable(f"unreachable ({type(exc).__name__})") from None
+    if resp.status in missing:
+        return None
+    if resp.status != 200:
+        raise PeerUnavailable(f"answered {resp.status}")
+    try:
+        data = json.loads(resp.data)
+    except ValueError:
+        raise PeerUnavailable("answered something that is not JSON") from None
+    if not isinstance(data, dict):
+        raise PeerUnavailable("answered something that is not a record")
+    return data
