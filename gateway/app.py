@@ -45,6 +45,9 @@ def create_app(settings: config.Settings | None = None):
         identity.ensure_admin(db, settings.admin_password)
     except Exception as exc:  # not migrated yet: `cadena migrate` creates it too
         get_logger("cadena.gateway").warning("admin_bootstrap_skipped", error=type(exc).__name__)
+    from console.app import mount  # the web console at /app/, in this process to keep `cadena up` small
+
+    mount(app)
     return app
 
 

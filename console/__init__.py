@@ -1,0 +1,1 @@
+"""The web console: HTML for people, built on the public API only."""

@@ -1,0 +1,136 @@
+"""The console's only way to data: the public API, over HTTP or in-process.
+
+In-process (mounted inside the gateway) the request still runs the gateway's
+whole WSGI stack (auth, validation, problem+json), it only skips the socket:
+a console page served by one of the gateway's few threads would otherwise
+wait for another of them to answer its API calls, and a handful of
+concurrent pages could hold every thread while their API calls queue.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable
+from urllib.parse import urlencode
+
+import urllib3
+from werkzeug.test import EnvironBuilder, run_wsgi_app
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict
+    data: Any = None
+
+    @property
+    def etag(self) -> str | None:
+        return self.headers.get("ETag") or self.headers.get("etag")
+
+
+@dataclass
+class ApiError(Exception):
+    """A 4xx/5xx answer; ``problem`` is its problem+json body."""
+
+    status: int
+    problem: dict = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"{self.status}: {self.problem.get('detail') or self.problem.get('title') or ''}"
+
+    @property
+    def errors(self) -> dict[str, list[str]]:
+        return self.problem.get("errors") or {}
+
+    @property
+    def detail(self) -> str:
+        return self.problem.get("detail") or self.problem.get("title") or ""
+
+    @property
+    def slug(self) -> str:
+        return (self.problem.get("type") or "").rsplit("/", 1)[-1]
+
+
+class Unavailable(ApiError):
+    """The API did not answer (or answered a 5xx)."""
+
+
+def _query_string(query: dict | None) -> str:
+    pairs = [(k, v) for k, v in (query or {}).items() if v not in (None, "")]
+    return urlencode(pairs, doseq=True)
+
+
+def _decode(status: int, headers: dict, body: bytes) -> Reply:
+    data = None
+    if body:
+        try:
+            data = json.loads(body)
+        except ValueError:
+            data = {"detail": body[:200].decode(errors="replace")}
+    if status >= 500:
+        raise Unavailable(status, data if isinstance(data, dict) else {})
+    if status >= 400:
+        raise ApiError(status, data if isinstance(data, dict) else {})
+    return Reply(status, headers, data)
+
+
+class HttpTransport:
+    """The API at a URL, over a pooled connection with a timeout."""
+
+    def __init__(self, base_url: str, timeout: float):
+        self.base_url = base_url.rstrip("/")
+        self.pool = urllib3.PoolManager(maxsize=8, timeout=urllib3.Timeout(total=timeout), retries=False)
+
+    def __call__(self, method: str, path: str, query: str, body: bytes | None, headers: dict):
+        url = self.base_url + path + (f"?{query}" if query else "")
+        try:
+            resp = self.pool.request(method, url, body=body, headers=headers)
+        except urllib3.exceptions.HTTPError as exc:
+            raise Unavailable(503, {"detail": type(exc).__name__}) from None
+        return resp.status, dict(resp.headers), resp.data
+
+
+class WsgiTransport:
+    """The API of a WSGI app in this very process."""
+
+    def __init__(self, app: Callable):
+        self.app = app
+
+    def __call__(self, method: str, path: str, query: str, body: bytes | None, headers: dict):
+        builder = EnvironBuilder(path=path, query_string=query, method=method, data=body, headers=headers,
+                                 environ_base={"REMOTE_ADDR": headers.pop("X-Forwarded-For", "127.0.0.1")})
+        try:
+            environ = builder.get_environ()
+        finally:
+            builder.close()
+        app_iter, status, resp_headers = run_wsgi_app(self.app, environ, buffered=True)
+        try:
+            payload = b"".join(app_iter)
+        finally:
+            getattr(app_iter, "close", lambda: None)()
+        return int(status.split(" ", 1)[0]), dict(resp_headers), payload
+
+
+class Api:
+    """Calls on behalf of whoever's token is passed; knows nothing of sessions."""
+
+    def __init__(self, transport: Callable):
+        self.transport = transport
+
+    def call(self, method: str, path: str, *, token: str | None = None, query: dict | None = None,
+             body: Any = None, headers: dict | None = None) -> Reply:
+        sent = {"Accept": "application/json", **(headers or {})}
+        raw = None
+        if body is not None:
+            raw = json.dumps(body).encode()
+            sent["Content-Type"] = "application/json"
+        if token:
+            sent["Authorization"] = f"Bearer {token}"
+        status, resp_headers, payload = self.transport(method, "/api/v1" + path, _query_string(query), raw, sent)
+        return _decode(status, resp_headers, payload)
+
+
+def build_api(api_url: str | None, timeout: float, wsgi_app: Callable | None = None) -> Api:
+    if api_url or wsgi_app is None:
+        return Api(HttpTransport(api_url or "http://127.0.0.1:8000", timeout))
+    return Api(WsgiTransport(wsgi_app))

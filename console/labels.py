@@ -1,0 +1,75 @@
+"""What the API's codes are called for people, in their language."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+STAGES = {
+    "prospecting": _l("Prospecting"), "qualification": _l("Qualification"), "proposal": _l("Proposal"),
+    "negotiation": _l("Negotiation"), "closed_won": _l("Won"), "closed_lost": _l("Lost"),
+}
+OPEN_STAGES = ("prospecting", "qualification", "proposal", "negotiation")
+
+SEGMENTS = {
+    "transactional": _l("Transactional"), "solutions": _l("Solutions"),
+    "relational": _l("Relational"), "collaborative": _l("Collaborative"),
+}
+CONTACT_ROLES = {
+    "decision_maker": _l("Decision maker"), "influencer": _l("Influencer"), "user": _l("User"), "other": _l("Other"),
+}
+LIFECYCLE = {
+    "prospect": _l("Prospect"), "potential_customer": _l("Potential customer"),
+    "active_customer": _l("Active customer"), "inactive_customer": _l("Inactive customer"),
+}
+LIFECYCLE_EXPLAINED = {
+    "prospect": _l("A new contact: no open deal at their account yet."),
+    "potential_customer": _l("Their account has an open deal; this changed on its own when the deal was opened."),
+    "active_customer": _l("A deal of their account was won; this changed on its own when it was won."),
+    "inactive_customer": _l("No won deal and no activity at their account for a long time (a year by default)."),
+}
+ACTIVITY_TYPES = {
+    "call": _l("Call"), "meeting": _l("Meeting"), "visit": _l("Visit"), "email": _l("E-mail"), "task": _l("Task"),
+}
+ACTIVITY_STATUSES = {"planned": _l("Planned"), "done": _l("Done"), "cancelled": _l("Cancelled")}
+PRIORITIES = {"low": _l("Low"), "normal": _l("Normal"), "high": _l("High"), "urgent": _l("Urgent")}
+CASE_STATUSES = {
+    "new": _l("New"), "open": _l("Open"), "pending": _l("Pending"), "resolved": _l("Resolved"), "closed": _l("Closed"),
+}
+RISKS = {"low": _l("Low risk"), "medium": _l("Medium risk"), "high": _l("High risk")}
+ROLES = {
+    "admin": _l("Administrator"), "manager": _l("Manager"), "rep": _l("Sales rep"), "support": _l("Support"),
+    "marketing": _l("Marketing"), "readonly": _l("Read only"),
+}
+CAMPAIGN_STATUSES = {"draft": _l("Draft"), "active": _l("Active"), "completed": _l("Completed")}
+SERVICES = {
+    "accounts": _l("Accounts"), "opportunities": _l("Deals"), "activities": _l("Activities"),
+    "campaigns": _l("Campaigns"), "support": _l("Support"),
+}
+
+
+def label(table: dict, code) -> str:
+    """The label of a code, or the code itself when the API sends a new one."""
+    return str(table.get(code, code or "—"))
+
+
+ALL = dict(STAGES=STAGES, SEGMENTS=SEGMENTS, CONTACT_ROLES=CONTACT_ROLES, LIFECYCLE=LIFECYCLE,
+           LIFECYCLE_EXPLAINED=LIFECYCLE_EXPLAINED, ACTIVITY_TYPES=ACTIVITY_TYPES,
+           ACTIVITY_STATUSES=ACTIVITY_STATUSES, PRIORITIES=PRIORITIES, CASE_STATUSES=CASE_STATUSES, RISKS=RISKS,
+           ROLES=ROLES, CAMPAIGN_STATUSES=CAMPAIGN_STATUSES, SERVICES=SERVICES, OPEN_STAGES=OPEN_STAGES)
+
+EVENTS = {
+    "accounts.account.created": _l("Account created"), "accounts.account.updated": _l("Account updated"),
+    "accounts.account.deleted": _l("Account deleted"), "accounts.contact.created": _l("Contact created"),
+    "accounts.contact.updated": _l("Contact updated"), "accounts.contact.deleted": _l("Contact deleted"),
+    "accounts.contact.lifecycle_changed": _l("Contact changed lifecycle stage"),
+    "opportunities.opportunity.created": _l("Deal created"), "opportunities.opportunity.updated": _l("Deal updated"),
+    "opportunities.opportunity.stage_changed": _l("Deal changed stage"),
+    "opportunities.opportunity.won": _l("Deal won"), "opportunities.opportunity.lost": _l("Deal lost"),
+    "activities.activity.created": _l("Activity planned"), "activities.activity.updated": _l("Activity updated"),
+    "activities.activity.completed": _l("Activity done"), "activities.activity.cancelled": _l("Activity cancelled"),
+    "activities.activity.reminder_due": _l("Reminder due"),
+    "support.case.opened": _l("Case opened"), "support.case.updated": _l("Case updated"),
+    "support.case.commented": _l("Case commented"), "support.case.resolved": _l("Case resolved"),
+    "support.case.closed": _l("Case closed"), "support.case.sla_breached": _l("Case breached its SLA"),
+    "support.case.satisfaction_rated": _l("Case rated"),
+    "campaigns.member.responded": _l("Responded to a campaign"), "campaigns.campaign.launched": _l("Campaign launched"),
+}
