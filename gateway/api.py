@@ -14,11 +14,16 @@ from flask import g, request
 
 from shared.http import ListArgs
 
-from gateway import handover, identity, schemas, timeline
+from shared.guard import allow
+
+from gateway import api_clients, handover, identity, schemas, timeline
+from gateway.tokens import TokenIssuer, revoke_session
 from gateway.openapi import merged_spec
 
 auth = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Tokens and signing keys")
 users = Blueprint("users", __name__, url_prefix="/api/v1", description="Users, roles and teams")
+clients = Blueprint("api_clients", __name__, url_prefix="/api/v1",
+                    description="API clients: identities for internal apps (client-credentials grant)")
 docs = Blueprint("docs", __name__, url_prefix="/api/v1", description="The API description")
 customers = Blueprint("customers", __name__, url_prefix="/api/v1",
                       description="Customer 360 and timeline, across every service")
@@ -28,6 +33,10 @@ def _keys() -> identity.KeyStore:
     return current_app.extensions["cadena.keys"]
 
 
+def _issuer() -> TokenIssuer:
+    return current_app.extensions["cadena.issuer"]
+
+
 @auth.route("/token")
 class Token(MethodView):
     @public
@@ -35,12 +44,45 @@ class Token(MethodView):
     @auth.arguments(schemas.TokenRequest)
     @auth.response(200, schemas.TokenResponse)
     @auth.alt_response(401, schema=ProblemSchema)
+    @auth.alt_response(429, schema=ProblemSchema, description="Too many failed logins from this address; "
+                                                              "see Retry-After.")
     def post(self, data):
-        """Exchange an e-mail and password for a bearer token (RS256 JWT)."""
-        return identity.issue_token(read_session(), _keys(), data["email"], data["password"])
+        """Exchange an e-mail and password (or an API client's id and secret, `grant_type:
+        client_credentials`) for a short access token (RS256 JWT, ≤ 15 min) and a refresh token."""
+        with current_db().sessions() as session:
+            if data["grant_type"] == "client_credentials":
+                return identity.issue_client_token(session, _issuer(), data["client_id"], data["client_secret"],
+                                                   request.remote_addr or "unknown")
+            return identity.issue_token(session, _issuer(), data["email"], data["password"],
+                                        request.remote_addr or "unknown")
 
 
-Token.post.cadena_public = True
+@auth.route("/refresh")
+class Refresh(MethodView):
+    @public
+    @auth.doc(security=[])
+    @auth.arguments(schemas.RefreshRequest)
+    @auth.response(200, schemas.TokenResponse)
+    @auth.alt_response(401, schema=ProblemSchema)
+    def post(self, data):
+        """A new access and refresh token for a refresh token. Each refresh token works once; presenting a used
+        one revokes every token of its login."""
+        with current_db().sessions() as session:
+            tokens = _issuer().refresh(session, data["refresh_token"])
+            session.commit()
+        return tokens
+
+
+@auth.route("/logout")
+class Logout(MethodView):
+    @auth.response(204)
+    def post(self):
+        """End this token's login: its refresh tokens and access tokens stop working."""
+        session_id = current_principal().session_id
+        if session_id:
+            with current_db().sessions() as session:
+                revoke_session(session, session_id, "logged-out")
+                session.commit()
 
 
 @auth.route("/jwks.json")
@@ -61,6 +103,7 @@ class Users(MethodView):
         rows, cursor = identity.list_users(read_session(), args)
         return {"items": rows, "next_cursor": cursor}
 
+    @allow()
     @users.arguments(schemas.UserIn)
     @users.response(201, schemas.UserOut)
     @users.alt_response(403, schema=ProblemSchema)
@@ -81,6 +124,7 @@ class UserItem(MethodView):
         user = identity.get_user(read_session(), user_id)
         return with_version(user, user.version)
 
+    @allow(self_param="user_id")
     @users.arguments(schemas.UserPatch)
     @users.response(200, schemas.UserOut)
     def patch(self, changes, user_id):
@@ -92,6 +136,7 @@ class UserItem(MethodView):
 
 @users.route("/users/<uuid:user_id>/handover")
 class UserHandover(MethodView):
+    @allow("manager")
     @users.arguments(schemas.HandoverIn)
     @users.response(202, schemas.HandoverAccepted)
     @users.alt_response(403, schema=ProblemSchema)
@@ -110,6 +155,47 @@ class HandoverItem(MethodView):
     def get(self, handover_id):
         """A handover's progress, per service."""
         return handover.status_of(handover.get_handover(read_session(), handover_id))
+
+
+@clients.route("/api-clients")
+class ApiClients(MethodView):
+    @allow()
+    @clients.arguments(schemas.ApiClientFilters, location="query")
+    @clients.response(200, page_of(schemas.ApiClientOut))
+    @clients.alt_response(403, schema=ProblemSchema)
+    def get(self, args):
+        """List API clients (admin only)."""
+        items, cursor = api_clients.list_clients(read_session(), args)
+        return {"items": items, "next_cursor": cursor}
+
+    @allow()
+    @clients.arguments(schemas.ApiClientIn)
+    @clients.response(201, schemas.ApiClientCreated)
+    @clients.alt_response(403, schema=ProblemSchema)
+    def post(self, data):
+        """Create an API client for an internal app (admin only). Its `client_secret` is shown only in this
+        answer; exchange it at POST /api/v1/auth/token with `grant_type: client_credentials`."""
+        with current_db().uow() as uow:
+            client = api_clients.create_client(uow, current_principal(), data)
+        return client, 201, {"Location": f"/api/v1/api-clients/{client['id']}"}
+
+
+@clients.route("/api-clients/<uuid:client_id>")
+class ApiClientItem(MethodView):
+    @allow()
+    @clients.response(200, schemas.ApiClientOut)
+    @clients.alt_response(404, schema=ProblemSchema)
+    def get(self, client_id):
+        """Read an API client (admin only)."""
+        return api_clients.client_out(api_clients.get_client(read_session(), client_id))
+
+    @allow()
+    @clients.response(204)
+    @clients.alt_response(404, schema=ProblemSchema)
+    def delete(self, client_id):
+        """Revoke an API client: its tokens are refused within seconds."""
+        with current_db().uow() as uow:
+            api_clients.revoke_client(uow, client_id)
 
 
 @customers.route("/customers/<uuid:account_id>/360")
@@ -145,4 +231,4 @@ class OpenAPI(MethodView):
         return jsonify(cache["cadena.openapi"])
 
 
-BLUEPRINTS = [auth, users, customers, docs]
+BLUEPRINTS = [auth, users, clients, customers, docs]

@@ -14,8 +14,9 @@ from gateway import NAME, api, handover, idempotency, identity, routing, timelin
 from gateway.aggregates import Customer360
 from gateway.clients import build_clients
 from gateway.models import TABLES, Base
+from gateway.tokens import GatewayRevocation, TokenIssuer
 
-PUBLIC = (r"/api/v1/auth/token", r"/api/v1/auth/jwks\.json", r"/api/v1/openapi\.json")
+PUBLIC = (r"/api/v1/auth/token", r"/api/v1/auth/refresh", r"/api/v1/auth/jwks\.json", r"/api/v1/openapi\.json")
 
 
 def open_db(settings: config.Settings) -> Database:
@@ -31,9 +32,11 @@ def create_app(settings: config.Settings | None = None):
         description="The public API of Cadena, a CRM for companies that sell to companies.",
         verifier=TokenVerifier(key_resolver=keys.public_key_for),
         public_paths=PUBLIC + routing.public_routes(),
+        revocation=GatewayRevocation(db, settings.revocation_cache_seconds),
     )
     clients = build_clients(settings.http_timeout)
     app.extensions.update({"cadena.keys": keys, "cadena.rest": rest,
+                           "cadena.issuer": TokenIssuer(keys, settings.access_token_ttl, settings.refresh_token_days),
                            "cadena.routes": routing.route_table(), "cadena.clients": clients,
                            "cadena.360": Customer360(clients, settings.aggregate_deadline,
                                                      ThreadPoolExecutor(max_workers=16, thread_name_prefix="360"))})

@@ -9,7 +9,7 @@ from shared.auth import Principal
 from shared.db import utcnow
 from shared.http import Forbidden, Invalid, NotFound
 
-from gateway.identity import get_user, user_event_data
+from gateway.identity import get_user, revoke_tokens, user_event_data
 from gateway.models import Handover, User
 
 # The contexts that own records a user can hold.
@@ -38,7 +38,8 @@ def request_handover(uow, actor: Principal, user_id, to_user_id) -> Handover:
                         services={s: {"status": "pending", "moved": {}} for s in SERVICES})
     session.add(handover)
     if user.active:
-        user.active = False  # a rep who leaves can no longer log in
+        user.active = False  # a rep who leaves can no longer log in, and their tokens stop working
+        revoke_tokens(session, user, "handed-over")
     session.flush()
     uow.publish("identity.user.updated", user.id, user_event_data(user))
     uow.publish("identity.user.handover_requested", handover.id,

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import hashlib
-import time
+import hmac
+import uuid
 
 import jwt
 from argon2 import PasswordHasher
@@ -12,13 +13,14 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
-from shared.auth import AUDIENCE, ISSUER, Principal
+from shared.auth import Principal
 from shared.http import Conflict, Forbidden, Invalid, NotFound, Unauthorized, ensure_version, keyset_page
 
-from gateway.models import SigningKey, User
+from gateway import throttle
+from gateway.models import ApiClient, SigningKey, User
 from gateway.schemas import UserOut
+from gateway.tokens import TokenIssuer, client_claims, digest, revoke_sessions_of, user_claims
 
-TOKEN_TTL = 3600
 ADMIN_EMAIL = "admin@cadena.local"
 
 _hasher = PasswordHasher()
@@ -32,7 +34,22 @@ def user_data(user: User) -> dict:
 
 
 def user_event_data(user: User) -> dict:
-    return {k: v for k, v in user_data(user).items() if k in ("id", "email", "name", "role", "team", "manager_id", "active")}
+    data = {k: v for k, v in user_data(user).items() if k in ("id", "email", "name", "role", "team", "manager_id",
+                                                              "active")}
+    data["token_generation"] = user.token_generation  # services refuse tokens of older generations
+    return data
+
+
+# A change to any of these ends the power of the tokens issued before it.
+SECURITY_FIELDS = ("active", "role", "team", "manager_id")
+
+
+def revoke_tokens(session, user: User, reason: str) -> None:
+    """Every token issued to the user so far is refused from now on (and,
+    for a deactivation, every login ends)."""
+    user.token_generation = (user.token_generation or 0) + 1
+    if not user.active:
+        revoke_sessions_of(session, user.id, reason)
 
 
 # -- keys -------------------------------------------------------------------
@@ -71,9 +88,12 @@ class KeyStore:
         # Sign with the oldest key so every worker process agrees.
         self._signing = (rows[0].kid, self._keys[rows[0].kid])
 
-    def sign(self, claims: dict) -> str:
+    def ensure_loaded(self) -> None:
         if self._signing is None:
             self.load()
+
+    def sign(self, claims: dict) -> str:
+        self.ensure_loaded()
         kid, key = self._signing
         return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
 
@@ -104,19 +124,49 @@ class KeyStore:
 
 # -- tokens -----------------------------------------------------------------
 
-def issue_token(session, keys: KeyStore, email: str, password: str) -> dict:
-    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+def _password_ok(user: User | None, password: str) -> bool:
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
-        ok = user is not None and user.active
+        return user is not None and user.active
     except (VerificationError, InvalidHashError):
-        ok = False
-    if not ok:
+        return False
+
+
+def issue_token(session, issuer: TokenIssuer, email: str, password: str, address: str = "unknown") -> dict:
+    """The password grant: throttled per e-mail and address, then a new login."""
+    email = email.strip().lower()
+    throttle.check(session, email, address)
+    user = session.scalar(select(User).where(User.email == email))
+    if not _password_ok(user, password):
+        throttle.record_failure(session, email, address)
+        session.commit()
         raise Unauthorized("Wrong e-mail or password, or the user is deactivated.")
-    now = int(time.time())
-    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": user.id, "iat": now, "exp": now + TOKEN_TTL,
-              "role": user.role, "team": user.team, "email": user.email, "name": user.name}
-    return {"access_token": keys.sign(claims), "token_type": "Bearer", "expires_in": TOKEN_TTL}
+    tokens = issuer.open_session(session, user.id, user_claims(user))
+    throttle.clear(session, email, address)
+    session.commit()
+    return tokens
+
+
+def issue_client_token(session, issuer: TokenIssuer, client_id: str, secret: str, address: str = "unknown") -> dict:
+    """The client-credentials grant for API clients (throttled like passwords)."""
+    throttle.check(session, f"client:{client_id}", address)
+    client = session.get(ApiClient, client_id) if _is_uuid(client_id) else None
+    ok = client is not None and client.revoked_at is None and hmac.compare_digest(client.secret_hash, digest(secret))
+    if not ok:
+        throttle.record_failure(session, f"client:{client_id}", address)
+        session.commit()
+        raise Unauthorized("Wrong client id or secret, or the client is revoked.")
+    tokens = issuer.open_session(session, client.id, client_claims(client), kind="client")
+    session.commit()
+    return tokens
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(str(value))
+        return True
+    except ValueError:
+        return False
 
 
 # -- users ------------------------------------------------------------------
@@ -192,10 +242,13 @@ def update_user(uow, actor: Principal, user_id, changes: dict, expected) -> User
         changes["manager_id"] = str(changes["manager_id"]) if changes["manager_id"] else None
     if "password" in changes:
         user.password_hash = _hasher.hash(changes.pop("password"))
+    security_change = any(f in changes and changes[f] != getattr(user, f) for f in SECURITY_FIELDS)
     for field, value in changes.items():
         setattr(user, field, value)
     if not session.is_modified(user):
         return user
+    if security_change:
+        revoke_tokens(session, user, "deactivated" if not user.active else "access-changed")
     session.flush()
     uow.publish("identity.user.updated", user.id, user_event_data(user))
     uow.commit()

@@ -1,7 +1,7 @@
 """The gateway's API shapes."""
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from shared.auth import ROLES
 from shared.http import ListArgs
@@ -9,14 +9,56 @@ from shared.schemas import Base, Email, Resource, StrictBase
 
 
 class TokenRequest(StrictBase):
-    email = fields.String(required=True, validate=validate.Length(min=1, max=320))
-    password = fields.String(required=True, validate=validate.Length(min=1, max=1000), load_only=True)
+    """A person's e-mail and password, or an API client's id and secret
+    (``grant_type: client_credentials``)."""
+
+    grant_type = fields.String(load_default="password", validate=validate.OneOf(("password", "client_credentials")))
+    email = fields.String(validate=validate.Length(min=1, max=320))
+    password = fields.String(validate=validate.Length(min=1, max=1000), load_only=True)
+    client_id = fields.String(validate=validate.Length(min=1, max=64))
+    client_secret = fields.String(validate=validate.Length(min=1, max=200), load_only=True)
+
+    @validates_schema
+    def _fields_of_the_grant(self, data, **_kwargs):
+        needed = ("client_id", "client_secret") if data.get("grant_type") == "client_credentials" else (
+            "email", "password")
+        missing = {name: ["Missing data for required field."] for name in needed if not data.get(name)}
+        if missing:
+            raise ValidationError(missing)
 
 
 class TokenResponse(Base):
     access_token = fields.String()
     token_type = fields.String(metadata={"example": "Bearer"})
-    expires_in = fields.Integer(metadata={"example": 3600})
+    expires_in = fields.Integer(metadata={"example": 900, "description": "seconds; at most 900"})
+    refresh_token = fields.String(metadata={"description": "works once: POST /api/v1/auth/refresh for a new pair"})
+
+
+class RefreshRequest(StrictBase):
+    refresh_token = fields.String(required=True, validate=validate.Length(min=1, max=200), load_only=True)
+
+
+class ApiClientIn(StrictBase):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+
+
+class ApiClientOut(Base):
+    id = fields.String()
+    name = fields.String()
+    role = fields.String()
+    client_id = fields.String()
+    active = fields.Boolean()
+    created_at = fields.DateTime()
+    revoked_at = fields.DateTime(allow_none=True)
+
+
+class ApiClientCreated(ApiClientOut):
+    client_secret = fields.String(metadata={"description": "shown only in this answer; kept hashed"})
+
+
+class ApiClientFilters(ListArgs):
+    active = fields.Boolean()
 
 
 class UserIn(StrictBase):

@@ -44,6 +44,9 @@ class Principal:
     email: str | None = None
     name: str | None = None
     token: str | None = None
+    generation: int = 0  # the user's token generation when this token was issued (shared/revocation.py)
+    session_id: str | None = None  # the login this token belongs to (its refresh-token family)
+    kind: str = "user"  # user | client (an API client, CONTRACTS §7)
 
     @property
     def is_admin(self) -> bool:
@@ -116,7 +119,9 @@ class TokenVerifier:
         if claims.get("role") not in ROLES:
             raise Unauthorized("The token carries an unknown role.")
         return Principal(id=claims["sub"], role=claims["role"], team=claims.get("team"),
-                         email=claims.get("email"), name=claims.get("name"), token=token), float(claims["exp"])
+                         email=claims.get("email"), name=claims.get("name"), token=token,
+                         generation=int(claims.get("gen") or 0), session_id=claims.get("sid"),
+                         kind="client" if claims.get("typ") == "client" else "user"), float(claims["exp"])
 
 
 def bearer_token() -> str | None:
@@ -127,10 +132,15 @@ def bearer_token() -> str | None:
     return token.strip()
 
 
-def install_auth(app, verifier: TokenVerifier, prefix: str = "/api/v1/", public_paths: tuple[str, ...] = ()) -> None:
+def install_auth(app, verifier: TokenVerifier, prefix: str = "/api/v1/", public_paths: tuple[str, ...] = (),
+                 revocation=None) -> None:
     """Every route under the API prefix needs a valid bearer token unless
-    marked @public or matched by one of ``public_paths`` (regular expressions)."""
+    marked @public or matched by one of ``public_paths`` (regular expressions),
+    that has not been revoked; then the rest of the order of checks of
+    shared/guard.py runs."""
     import re
+
+    from shared.guard import check_request
 
     public_re = re.compile("|".join(f"(?:{p})" for p in public_paths)) if public_paths else None
 
@@ -140,16 +150,20 @@ def install_auth(app, verifier: TokenVerifier, prefix: str = "/api/v1/", public_
         if not request.path.startswith(prefix):
             return None
         view = app.view_functions.get(request.endpoint) if request.endpoint else None
-        if view is not None and getattr(view, "cadena_public", False):
-            return None
-        if public_re is not None and public_re.fullmatch(request.path):
+        if (view is not None and getattr(view, "cadena_public", False)) or (
+                public_re is not None and public_re.fullmatch(request.path)):
+            check_request(app, None)
             return None
         token = bearer_token()
         if token is None:
             raise Unauthorized("Send 'Authorization: Bearer <token>'; get one from POST /api/v1/auth/token.")
-        g.principal = verifier.verify(token)
-        if g.principal.role == "readonly" and request.method not in ("GET", "HEAD", "OPTIONS"):
+        principal = verifier.verify(token)
+        if revocation is not None:
+            revocation.check(principal)
+        g.principal = principal
+        if principal.role == "readonly" and request.method not in ("GET", "HEAD", "OPTIONS"):
             raise Forbidden("The readonly role may only read.")
+        check_request(app, principal)
         return None
 
 
@@ -193,9 +207,20 @@ class UserDirectory:
         if user is None:
             return None
         with self.db.uow() as uow:
-            upsert_user(uow.session, self.db, user)
+            # Stamped with the gateway's own change time, so an event about a
+            # later change still wins (and one about an earlier change loses).
+            upsert_user(uow.session, self.db, user, as_of=_parse_time(user.get("updated_at")))
             uow.commit()
         return user
+
+
+def _parse_time(value):
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
+    except ValueError:
+        return None
 
 
 def upsert_user(session, db: Database, user: dict, as_of=None) -> None:
@@ -204,7 +229,8 @@ def upsert_user(session, db: Database, user: dict, as_of=None) -> None:
     users = db.tables.users
     values = dict(id=user["id"], email=user["email"], name=user["name"], role=user["role"],
                   team=user.get("team"), manager_id=user.get("manager_id"),
-                  active=1 if user.get("active", True) else 0, updated_at=as_of or utcnow())
+                  active=1 if user.get("active", True) else 0, token_generation=int(user.get("token_generation") or 0),
+                  updated_at=as_of or utcnow())
     dialect = postgresql if db.is_postgres else sqlite
     stmt = dialect.insert(users).values(**values)
     stmt = stmt.on_conflict_do_update(index_elements=[users.c.id],

@@ -376,6 +376,15 @@ def bench(ctx, which):
     runner.main(which, list(ctx.args))
 
 
+def _add_component_commands() -> None:
+    from gateway.cli import api_client
+
+    cli.add_command(api_client)
+
+
+_add_component_commands()
+
+
 def main(argv=None) -> None:
     try:
         cli.main(args=argv, prog_name="cadena", standalone_mode=False)

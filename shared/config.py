@@ -73,6 +73,14 @@ class Settings:
     consumer_delivery_limit: int = 5
     relay_batch: int = 500
     jwt_private_key_file: str | None = None
+    max_body_bytes: int = 1024 * 1024
+    import_max_body_bytes: int = 100 * 1024 * 1024
+    access_token_ttl: int = 900
+    refresh_token_days: int = 14
+    outbox_retention_days: float = 7.0
+    inbox_retention_days: float = 7.0
+    retention_interval: float = 600.0
+    revocation_cache_seconds: float = 1.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -103,6 +111,15 @@ def load(component: str, **overrides) -> Settings:
         consumer_delivery_limit=int(env.get("CADENA_DELIVERY_LIMIT", "5")),
         relay_batch=int(env.get("CADENA_RELAY_BATCH", "500")),
         jwt_private_key_file=env.get("CADENA_JWT_PRIVATE_KEY_FILE"),
+        max_body_bytes=int(env.get("CADENA_MAX_BODY_BYTES", str(1024 * 1024))),
+        import_max_body_bytes=int(env.get("CADENA_IMPORT_MAX_BODY_BYTES", str(100 * 1024 * 1024))),
+        # Short by design (§7): a refresh token renews it, revocation bounds the rest.
+        access_token_ttl=min(900, int(env.get("CADENA_ACCESS_TOKEN_TTL", "900"))),
+        refresh_token_days=int(env.get("CADENA_REFRESH_TOKEN_DAYS", "14")),
+        outbox_retention_days=float(env.get("CADENA_OUTBOX_RETENTION_DAYS", "7")),
+        inbox_retention_days=float(env.get("CADENA_INBOX_RETENTION_DAYS", "7")),
+        retention_interval=float(env.get("CADENA_RETENTION_INTERVAL", "600")),
+        revocation_cache_seconds=float(env.get("CADENA_REVOCATION_CACHE_SECONDS", "1")),
     )
     values.update(overrides)
     return Settings(**values)

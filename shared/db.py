@@ -121,6 +121,7 @@ def common_tables(metadata: MetaData) -> CommonTables:
         Column("routing_key", String(200), nullable=False),
         Column("received_at", UTCDateTime, nullable=False, default=utcnow),
     )
+    Index("ix_inbox_received_at", inbox.c.received_at)  # retention purges the oldest
     users = Table(
         "user_replica",
         metadata,
@@ -131,6 +132,8 @@ def common_tables(metadata: MetaData) -> CommonTables:
         Column("team", String(100), nullable=True),
         Column("manager_id", String(36), nullable=True),
         Column("active", Integer, nullable=False, default=1),
+        # Tokens issued under an older generation are refused (shared/revocation.py).
+        Column("token_generation", Integer, nullable=False, default=0, server_default="0"),
         Column("updated_at", UTCDateTime, nullable=False, default=utcnow),
     )
     return CommonTables(outbox=outbox, inbox=inbox, users=users)

@@ -16,6 +16,18 @@ from werkzeug.exceptions import HTTPException
 PROBLEM = "application/problem+json"
 TYPE_BASE = "https://cadena.dev/problems/"
 
+# One problem type per kind of problem whatever raised it (docs/problems.md
+# lists them): a status with no more specific kind gets its default here.
+DEFAULT_SLUGS = {400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found",
+                 405: "method-not-allowed", 406: "not-acceptable", 409: "conflict", 412: "stale-version",
+                 413: "payload-too-large", 415: "unsupported-media-type", 422: "validation",
+                 428: "precondition-required", 429: "too-many-requests", 500: "internal-error",
+                 503: "service-unavailable"}
+
+
+def problem_type(status: int, slug: str | None = None) -> str:
+    return TYPE_BASE + (slug or DEFAULT_SLUGS.get(status, str(status)))
+
 
 class Problem(Exception):
     """A client error with a clear RFC 9457 body. Raise it from use cases."""
@@ -25,8 +37,10 @@ class Problem(Exception):
     slug = "bad-request"
 
     def __init__(self, detail: str, *, errors: dict | None = None, status: int | None = None,
-                 title: str | None = None, slug: str | None = None, extra: dict | None = None):
+                 title: str | None = None, slug: str | None = None, extra: dict | None = None,
+                 headers: dict | None = None):
         super().__init__(detail)
+        self.headers = headers or {}
         self.detail = detail
         self.errors = errors
         self.status = status or self.status
@@ -59,6 +73,22 @@ class Unauthorized(Problem):
     status, title, slug = 401, "Unauthorized", "unauthorized"
 
 
+class TokenRevoked(Unauthorized):
+    slug = "token-revoked"
+
+
+class MalformedBody(Problem):
+    status, title, slug = 400, "Bad request", "malformed-json"
+
+
+class UnsupportedMediaType(Problem):
+    status, title, slug = 415, "Unsupported media type", "unsupported-media-type"
+
+
+class TooManyRequests(Problem):
+    status, title, slug = 429, "Too many requests", "too-many-requests"
+
+
 class PreconditionFailed(Problem):
     status, title, slug = 412, "Precondition failed", "stale-version"
 
@@ -66,7 +96,7 @@ class PreconditionFailed(Problem):
 def problem_body(status: int, title: str, detail: str, *, slug: str | None = None,
                  errors: dict | None = None, extra: dict | None = None) -> dict:
     body = {
-        "type": TYPE_BASE + (slug or str(status)),
+        "type": problem_type(status, slug),
         "title": title,
         "status": status,
         "detail": detail,
@@ -124,7 +154,10 @@ def install_problem_handlers(app: Flask, log) -> None:
 
     @app.errorhandler(Problem)
     def _problem(exc: Problem):
-        return problem_response(exc.status, exc.title, exc.detail, slug=exc.slug, errors=exc.errors, extra=exc.extra)
+        response = problem_response(exc.status, exc.title, exc.detail, slug=exc.slug, errors=exc.errors,
+                                    extra=exc.extra)
+        response.headers.update(exc.headers)
+        return response
 
     @app.errorhandler(ValidationError)
     def _validation(exc: ValidationError):
@@ -136,16 +169,19 @@ def install_problem_handlers(app: Flask, log) -> None:
         status = exc.code or 500
         data = getattr(exc, "data", None) or {}
         messages = data.get("messages")
+        slug = None
         if status == 400 and request.mimetype == "application/json" and not messages:
-            detail = "The body is not valid JSON."
+            detail, slug = "The body is not valid JSON.", "malformed-json"
         else:
             detail = exc.description or _TITLES.get(status, "Error")
         errors = flatten_errors(messages) if messages else None
         if status == 422 and errors:
             detail = "The request has invalid fields; see errors."
         if status == 400 and errors and any("Invalid JSON" in m for ms in errors.values() for m in ms):
-            detail, errors = "The body is not valid JSON.", None
-        response = problem_response(status, _TITLES.get(status, exc.name), detail, errors=errors)
+            detail, errors, slug = "The body is not valid JSON.", None, "malformed-json"
+        if status == 413:
+            detail = "The body is larger than this endpoint accepts; send a smaller one."
+        response = problem_response(status, _TITLES.get(status, exc.name), detail, errors=errors, slug=slug)
         if status == 405 and exc.get_headers():
             for key, value in exc.get_headers():
                 if key.lower() == "allow":

@@ -12,6 +12,8 @@ from flask_smorest import Api
 
 from shared import bus
 from shared.auth import TokenVerifier, install_auth
+from shared.guard import BodyLimit, add_security_headers
+from shared.revocation import ReplicaRevocation
 from shared.config import Settings
 from shared.http import install_problem_handlers, problem_response
 from shared.observability import OutboxCollector, configure_logging, get_logger, instrument_flask, metrics_payload
@@ -59,7 +61,8 @@ def schema_name(schema) -> str:
 
 def create_base_app(settings: Settings, db, *, title: str, description: str = "",
                     verifier: TokenVerifier | None = None, extra_ready: Callable[[], Iterable[str]] | None = None,
-                    public_paths: tuple[str, ...] = (), openapi_path: str | None = "openapi.json") -> tuple[Flask, Api]:
+                    public_paths: tuple[str, ...] = (), openapi_path: str | None = "openapi.json",
+                    revocation=None) -> tuple[Flask, Api]:
     configure_logging(settings.component)
     log = get_logger(f"cadena.{settings.component}")
     app = Flask(settings.component)
@@ -75,7 +78,8 @@ def create_base_app(settings: Settings, db, *, title: str, description: str = ""
             "security": [{"bearer": []}],
         },
         JSON_SORT_KEYS=False,
-        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+        # BodyLimit answers oversized bodies first; this is the backstop.
+        MAX_CONTENT_LENGTH=max(settings.max_body_bytes, settings.import_max_body_bytes),
     )
     app.json.sort_keys = False
     app.extensions["cadena.settings"] = settings
@@ -83,7 +87,12 @@ def create_base_app(settings: Settings, db, *, title: str, description: str = ""
     api = Api(app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name)})
     install_problem_handlers(app, log)  # after Api: ours replace its error format
     instrument_flask(app, settings.component, log)
-    install_auth(app, verifier or TokenVerifier(settings.jwks_url), public_paths=public_paths)
+    install_auth(app, verifier or TokenVerifier(settings.jwks_url), public_paths=public_paths,
+                 revocation=revocation if revocation is not None else ReplicaRevocation(
+                     db, settings.revocation_cache_seconds))
+    app.after_request(add_security_headers)
+    app.wsgi_app = BodyLimit(app.wsgi_app, settings.max_body_bytes,
+                             larger={"/api/v1/imports": settings.import_max_body_bytes})
     probe = ReadinessProbe(settings, db)
 
     @app.get("/healthz")

@@ -35,6 +35,13 @@ class Worker:
     purpose: str = "events"
     stop: threading.Event = field(default_factory=threading.Event)
 
+    def __post_init__(self) -> None:
+        from shared.retention import purge
+
+        settings = self.settings
+        self.jobs = [*self.jobs, Job("retention", settings.retention_interval, lambda: purge(
+            self.db, settings.outbox_retention_days, settings.inbox_retention_days))]
+
     @property
     def queue(self) -> QueueSpec:
         return QueueSpec(

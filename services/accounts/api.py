@@ -6,6 +6,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from shared.auth import current_principal
+from shared.guard import writes
 from shared.http import if_match
 from shared.schemas import ProblemSchema, page_of
 from shared.web import created, current_db, read_session, with_version
@@ -32,6 +33,7 @@ class Accounts(MethodView):
         rows, cursor = service.list_accounts(read_session(), args)
         return {"items": [service.account_dict(a) for a in rows], "next_cursor": cursor}
 
+    @writes("account")
     @blp.arguments(schemas.AccountIn)
     @blp.response(201, schemas.AccountOut)
     @blp.alt_response(422, schema=ProblemSchema)
@@ -51,6 +53,7 @@ class AccountItem(MethodView):
         account = service.get_account(read_session(), account_id)
         return with_version(service.account_dict(account), account.version)
 
+    @writes("account")
     @blp.arguments(schemas.AccountIn(partial=True))
     @blp.response(200, schemas.AccountOut)
     @blp.alt_response(412, schema=ProblemSchema)
@@ -60,6 +63,7 @@ class AccountItem(MethodView):
             account = service.update_account(uow, current_principal(), account_id, changes, if_match(), _directory())
         return with_version(service.account_dict(account), account.version)
 
+    @writes("account")
     @blp.response(204)
     def delete(self, account_id):
         """Delete an account (soft: it leaves lists, and `accounts.account.deleted` is published)."""
@@ -104,6 +108,7 @@ class Contacts(MethodView):
         rows, cursor = service.list_contacts(read_session(), args)
         return {"items": rows, "next_cursor": cursor}
 
+    @writes("contact")
     @blp.arguments(schemas.ContactIn)
     @blp.response(201, schemas.ContactOut)
     @blp.alt_response(409, schema=ProblemSchema)
@@ -124,6 +129,7 @@ class ContactItem(MethodView):
         contact = service.get_contact(read_session(), contact_id)
         return with_version(contact, contact.version)
 
+    @writes("contact")
     @blp.arguments(schemas.ContactIn(partial=True))
     @blp.response(200, schemas.ContactOut)
     @blp.alt_response(412, schema=ProblemSchema)
@@ -133,6 +139,7 @@ class ContactItem(MethodView):
             contact = service.update_contact(uow, current_principal(), contact_id, changes, if_match(), _directory())
         return with_version(contact, contact.version)
 
+    @writes("contact")
     @blp.response(204)
     def delete(self, contact_id):
         """Delete a contact (soft; its reports move up to its manager)."""

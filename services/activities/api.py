@@ -6,6 +6,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from shared.auth import current_principal, public
+from shared.guard import allow, writes
 from shared.http import if_match
 from shared.schemas import ProblemSchema, page_of
 from shared.web import created, current_db, read_session, with_version
@@ -37,6 +38,7 @@ class Activities(MethodView):
         rows, cursor = service.list_activities(read_session(), args)
         return {"items": [_out(a) for a in rows], "next_cursor": cursor}
 
+    @writes("activity")
     @blp.arguments(schemas.ActivityIn)
     @blp.response(201, schemas.ActivityOut)
     @blp.alt_response(403, schema=ProblemSchema)
@@ -57,6 +59,7 @@ class ActivityItem(MethodView):
         activity = service.get_activity(read_session(), activity_id)
         return with_version(_out(activity), activity.version)
 
+    @writes("activity")
     @blp.arguments(schemas.ActivityIn(partial=True))
     @blp.response(200, schemas.ActivityOut)
     @blp.alt_response(409, schema=ProblemSchema)
@@ -69,6 +72,7 @@ class ActivityItem(MethodView):
                                                _directory(), _links())
         return with_version(_out(activity), activity.version)
 
+    @writes("activity")
     @blp.response(204)
     @blp.alt_response(404, schema=ProblemSchema)
     def delete(self, activity_id):
@@ -79,6 +83,7 @@ class ActivityItem(MethodView):
 
 @blp.route("/activities/<uuid:activity_id>/complete")
 class ActivityComplete(MethodView):
+    @writes("activity")
     @blp.arguments(schemas.CompleteIn)
     @blp.response(200, schemas.ActivityOut)
     @blp.alt_response(409, schema=ProblemSchema)
@@ -104,12 +109,14 @@ class Agenda(MethodView):
 
 @blp.route("/users/<uuid:user_id>/calendar-token")
 class CalendarToken(MethodView):
+    @allow(self_param="user_id")
     @blp.response(200, schemas.CalendarTokenOut)
     @blp.alt_response(403, schema=ProblemSchema)
     def get(self, user_id):
         """The user's calendar feed token and URL (the user or an admin)."""
         return _token(user_id, rotate=False)
 
+    @allow(self_param="user_id")
     @blp.response(200, schemas.CalendarTokenOut)
     @blp.alt_response(403, schema=ProblemSchema)
     def post(self, user_id):

@@ -6,6 +6,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from shared.auth import current_principal
+from shared.guard import writes
 from shared.http import etag, if_match
 from shared.schemas import ProblemSchema, page_of
 from shared.web import created, current_db, read_session, with_version
@@ -39,6 +40,7 @@ class Campaigns(MethodView):
         numbers = service.stats(session, [c.id for c in rows])
         return {"items": [service.campaign_dict(c, numbers[c.id]) for c in rows], "next_cursor": cursor}
 
+    @writes("campaign")
     @blp.arguments(schemas.CampaignIn)
     @blp.response(201, schemas.CampaignOut)
     @blp.alt_response(403, schema=ProblemSchema)
@@ -61,6 +63,7 @@ class CampaignItem(MethodView):
         campaign = service.get_campaign(session, campaign_id)
         return with_version(_out(session, campaign), campaign.version)
 
+    @writes("campaign")
     @blp.arguments(schemas.CampaignIn(partial=True))
     @blp.response(200, schemas.CampaignOut)
     @blp.alt_response(409, schema=ProblemSchema)
@@ -73,6 +76,7 @@ class CampaignItem(MethodView):
                                                _directory(), _currency())
         return with_version(_out(read_session(), campaign), campaign.version)
 
+    @writes("campaign")
     @blp.response(204)
     def delete(self, campaign_id):
         """Delete a campaign (soft: it leaves lists, unsent mail is not sent, `campaigns.campaign.deleted` is published)."""
@@ -82,6 +86,7 @@ class CampaignItem(MethodView):
 
 @blp.route("/campaigns/<uuid:campaign_id>/members/build")
 class CampaignMembersBuild(MethodView):
+    @writes("campaign")
     @blp.response(200, schemas.CampaignBuild)
     @blp.alt_response(409, schema=ProblemSchema)
     def post(self, campaign_id):
@@ -109,6 +114,7 @@ class CampaignMemberItem(MethodView):
         member = service.get_member(read_session(), campaign_id, contact_id)
         return with_version(member, member.version)
 
+    @writes("campaign")
     @blp.arguments(schemas.CampaignMemberPatch)
     @blp.response(200, schemas.CampaignMember)
     @blp.alt_response(409, schema=ProblemSchema)
@@ -123,6 +129,7 @@ class CampaignMemberItem(MethodView):
 
 @blp.route("/campaigns/<uuid:campaign_id>/launch")
 class CampaignLaunch(MethodView):
+    @writes("campaign")
     @blp.response(202, schemas.CampaignOut)
     @blp.alt_response(200, schema=schemas.CampaignOut, description="A channel without sending: activated.")
     @blp.alt_response(409, schema=ProblemSchema, description="Already launched (nothing more is sent).")

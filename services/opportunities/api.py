@@ -6,6 +6,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from shared.auth import current_principal
+from shared.guard import allow, writes
 from shared.db import utcnow
 from shared.http import if_match
 from shared.schemas import ProblemSchema, page_of
@@ -34,6 +35,7 @@ class Opportunities(MethodView):
         rows, cursor = service.list_opportunities(read_session(), args)
         return {"items": [service.opportunity_dict(o) for o in rows], "next_cursor": cursor}
 
+    @writes("opportunity")
     @blp.arguments(schemas.OpportunityIn)
     @blp.response(201, schemas.OpportunityOut)
     @blp.alt_response(403, schema=ProblemSchema)
@@ -54,6 +56,7 @@ class OpportunityItem(MethodView):
         opp = service.get_opportunity(read_session(), opportunity_id)
         return with_version(service.opportunity_dict(opp), opp.version)
 
+    @writes("opportunity")
     @blp.arguments(schemas.OpportunityIn(partial=True))
     @blp.response(200, schemas.OpportunityOut)
     @blp.alt_response(409, schema=ProblemSchema)
@@ -65,6 +68,7 @@ class OpportunityItem(MethodView):
             opp = service.update_opportunity(uow, current_principal(), opportunity_id, changes, if_match(), _deps())
         return with_version(service.opportunity_dict(opp), opp.version)
 
+    @writes("opportunity")
     @blp.response(204)
     @blp.alt_response(409, schema=ProblemSchema)
     def delete(self, opportunity_id):
@@ -81,6 +85,7 @@ def _close(outcome: str, data: dict, opportunity_id):
 
 @blp.route("/opportunities/<uuid:opportunity_id>/win")
 class Win(MethodView):
+    @writes("opportunity")
     @blp.arguments(schemas.OpportunityCloseIn)
     @blp.response(200, schemas.OpportunityOut)
     @blp.alt_response(409, schema=ProblemSchema)
@@ -91,6 +96,7 @@ class Win(MethodView):
 
 @blp.route("/opportunities/<uuid:opportunity_id>/lose")
 class Lose(MethodView):
+    @writes("opportunity")
     @blp.arguments(schemas.OpportunityCloseIn)
     @blp.response(200, schemas.OpportunityOut)
     @blp.alt_response(409, schema=ProblemSchema)
@@ -151,6 +157,7 @@ class QuotaItem(MethodView):
         quota = service.get_quota(read_session(), user_id, period)
         return with_version(service.quota_dict(quota), quota.version)
 
+    @allow("manager")
     @blp.arguments(schemas.QuotaIn)
     @blp.response(200, schemas.QuotaOut)
     @blp.alt_response(201, schema=schemas.QuotaOut)

@@ -6,6 +6,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from shared.auth import current_principal
+from shared.guard import allow, writes
 from shared.http import NotFound, Problem, if_match
 from shared.schemas import ProblemSchema, page_of
 from shared.web import created, current_db, read_session, with_version
@@ -36,6 +37,7 @@ class Cases(MethodView):
         rows, cursor = service.list_cases(read_session(), args)
         return {"items": rows, "next_cursor": cursor}
 
+    @writes("case", "assignee_id")
     @blp.arguments(schemas.CaseIn)
     @blp.response(201, schemas.CaseOut)
     @blp.alt_response(403, schema=ProblemSchema)
@@ -93,6 +95,7 @@ class CaseItem(MethodView):
         case = service.get_case(read_session(), case_id)
         return with_version(case, case.version)
 
+    @writes("case", "assignee_id")
     @blp.arguments(schemas.CaseIn(partial=True))
     @blp.response(200, schemas.CaseOut)
     @blp.alt_response(409, schema=ProblemSchema, description="A status move the workflow does not allow.")
@@ -106,6 +109,7 @@ class CaseItem(MethodView):
                                        _accounts())
         return with_version(case, case.version)
 
+    @writes("case", "assignee_id")
     @blp.response(204)
     def delete(self, case_id):
         """Delete a case (soft: it leaves lists, and `support.case.deleted` is published)."""
@@ -161,6 +165,7 @@ class SlaPolicyItem(MethodView):
         """The SLA targets per priority, in seconds."""
         return service.sla_policy(read_session())
 
+    @allow("manager")
     @blp.arguments(schemas.SlaPolicyIn)
     @blp.response(200, schemas.SlaPolicyOut)
     @blp.alt_response(403, schema=ProblemSchema)

@@ -378,7 +378,7 @@ def receive_email(uow, actor: Principal, raw: bytes, accounts: AccountsLookup) -
     try:
         mail = rules.parse_email(raw)
     except rules.BadEmail as exc:
-        raise Invalid(str(exc), errors={exc.field: [str(exc)]}, slug="bad-email") from None
+        raise Invalid(str(exc), errors={exc.field: [str(exc)]}) from None
     repeat = _received_before(uow, mail.message_id)
     if repeat is not None:  # the mail gateway delivered this message again
         return repeat

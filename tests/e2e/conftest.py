@@ -39,6 +39,7 @@ class System:
     process: subprocess.Popen
     log_path: Path
     _tokens: dict = field(default_factory=dict)
+    _passwords: dict = field(default_factory=dict)
 
     def request(self, method: str, path: str, body=None, *, token: str | None = "admin", headers: dict | None = None,
                 raw: bytes | None = None, timeout: float = 15) -> Reply:
@@ -77,13 +78,18 @@ class System:
         return reply.json()["access_token"]
 
     def token(self, who: str = "admin") -> str:
-        """'admin', or the e-mail of a user made with make_user()."""
-        if who not in self._tokens:
+        """'admin', or the e-mail of a user made with make_user(). Access
+        tokens live 15 minutes, so one older than 10 is replaced."""
+        token, obtained = self._tokens.get(who, (None, 0.0))
+        if token is None or time.monotonic() - obtained > 600:
             if who == "admin":
-                self._tokens[who] = self.login("admin@cadena.local", "admin")
+                token = self.login("admin@cadena.local", "admin")
+            elif who in self._passwords:
+                token = self.login(who, self._passwords[who])
             else:
                 raise KeyError(f"no user {who}; create it with make_user()")
-        return self._tokens[who]
+            self._tokens[who] = (token, time.monotonic())
+        return token
 
     def make_user(self, role: str, team: str | None = None, manager_id: str | None = None) -> dict:
         """Create a user through the API; its token is then self.token(user['email'])."""
@@ -94,8 +100,8 @@ class System:
                                             "team": team, "manager_id": manager_id, "password": "s3cret-pass"})
         assert reply.status == 201, reply.body
         user = reply.json()
-        self._tokens[email] = self.login(email, "s3cret-pass")
-        user["token"] = self._tokens[email]
+        self._passwords[email] = "s3cret-pass"
+        user["token"] = self.token(email)
         return user
 
     def pids(self, name: str) -> list[int]:

@@ -107,7 +107,7 @@ def test_inbound_email_opens_a_case_and_a_reply_becomes_a_comment(system, custom
     assert system.get(f"/api/v1/cases/{case['id']}").json()["first_responded_at"] is None
     garbage = system.post("/api/v1/cases/inbound-email", raw=b"\x00\x9f not a message", headers=rfc822,
                           token=agent["token"])
-    assert garbage.status == 422 and garbage.json()["type"].endswith("bad-email")
+    assert garbage.status == 422 and garbage.json()["type"].endswith("validation")
 
 
 def test_support_is_in_the_public_api(system):

@@ -23,7 +23,7 @@ def test_token_is_rs256_and_verifiable_with_the_jwks(gateway):
     reply = login(gateway.client)
     assert reply.status_code == 200
     body = reply.get_json()
-    assert body["token_type"] == "Bearer" and body["expires_in"] == 3600
+    assert body["token_type"] == "Bearer" and body["expires_in"] == 900 and body["refresh_token"]
     jwks = gateway.client.get("/api/v1/auth/jwks.json").get_json()
     key = jwt.PyJWKSet.from_dict(jwks).keys[0].key
     claims = jwt.decode(body["access_token"], key, algorithms=["RS256"], audience="cadena-api")
