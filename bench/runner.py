@@ -17,6 +17,7 @@ BENCHES = {
     "latency": "bench.latency",
     "aggregate": "bench.aggregate",
     "listing": "bench.listing",
+    "revocation": "bench.revocation",
     "report": "bench.report",  # last: it reads what the others saved
 }
 

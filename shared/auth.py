@@ -143,6 +143,7 @@ def install_auth(app, verifier: TokenVerifier, prefix: str = "/api/v1/", public_
     from shared.guard import check_request
 
     public_re = re.compile("|".join(f"(?:{p})" for p in public_paths)) if public_paths else None
+    app.extensions["cadena.revocation"] = revocation
 
     @app.before_request
     def _authenticate():
@@ -158,8 +159,9 @@ def install_auth(app, verifier: TokenVerifier, prefix: str = "/api/v1/", public_
         if token is None:
             raise Unauthorized("Send 'Authorization: Bearer <token>'; get one from POST /api/v1/auth/token.")
         principal = verifier.verify(token)
-        if revocation is not None:
-            revocation.check(principal)
+        check = app.extensions["cadena.revocation"]
+        if check is not None:
+            check.check(principal)
         g.principal = principal
         if principal.role == "readonly" and request.method not in ("GET", "HEAD", "OPTIONS"):
             raise Forbidden("The readonly role may only read.")

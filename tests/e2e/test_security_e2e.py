@@ -227,3 +227,13 @@ def test_security_headers_on_gateway_responses(system):
                   system.get("/healthz", token=None)):
         assert reply.headers.get("X-Content-Type-Options") == "nosniff"
         assert reply.headers.get("Referrer-Policy") == "no-referrer"
+
+
+def test_a_handover_revokes_the_leavers_tokens(system):
+    leaver = system.make_user("rep", team="Iberia")
+    successor = system.make_user("rep", team="Iberia")
+    accounts = system.env["CADENA_ACCOUNTS_URL"]
+    until(lambda: _direct(accounts, SERVICES["accounts"], leaver["token"]) == 200, timeout=10)
+    assert system.post(f"/api/v1/users/{leaver['id']}/handover", {"to_user_id": successor["id"]}).status == 202
+    until(lambda: system.get("/api/v1/accounts?limit=1", token=leaver["token"]).status == 401, timeout=5)
+    until(lambda: _direct(accounts, SERVICES["accounts"], leaver["token"]) == 401, timeout=5)

@@ -78,3 +78,12 @@ def test_listing_bench_runs(servers):
     figures = bench_listing(servers, rows=300, limit=10, repeat=2)
     assert figures["page"] == 30 and figures["middle_page"] == 15
     assert figures["page_1_ms"] > 0 and figures["page_n_ms"] > 0 and figures["raw_offset_page_n_ms"] > 0
+
+
+@pytest.mark.integration
+def test_revocation_bench_runs(servers):
+    from bench.revocation import bench_revocation
+
+    figures = bench_revocation(servers, 20)
+    assert set(figures["ms_per_request"]) == {"off", "cached_1s", "uncached"}
+    assert all(ms > 0 for ms in figures["ms_per_request"].values())
