@@ -43,7 +43,7 @@ def create_app(settings: console_settings.ConsoleSettings | None = None, *, api=
     app.extensions["console.directory"] = Directory()
     CSRFProtect(app)
     i18n.install(app)
-    _install_observability(app)
+    _install_observability(app, standalone=gateway_wsgi is None)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     _install_context(app)
@@ -52,11 +52,14 @@ def create_app(settings: console_settings.ConsoleSettings | None = None, *, api=
     return app
 
 
-def _install_observability(app: Flask) -> None:
+def _install_observability(app: Flask, standalone: bool) -> None:
+    """Request ids, one JSON log line and metrics per request. Logging is set
+    up only when the console runs alone: inside the gateway it is the gateway's."""
     from shared.observability import configure_logging, get_logger, instrument_flask
 
-    configure_logging("console")
-    instrument_flask(app, "console", get_logger("cadena.console"))
+    if standalone:
+        configure_logging("console")
+    instrument_flask(app, "console", get_logger("cadena.console").bind(component="console"))
 
 
 def _install_context(app: Flask) -> None:

@@ -257,10 +257,10 @@ def _announce(url: str, names: list[str], seed: bool, log_path: Path | None) -> 
     if not ready:
         click.echo(f"cadena: not every process became ready; see {log_path or 'the log above'}", err=True)
         return
+    from shared import demo
+
     marker = config.var_dir() / ".seeded"
     if seed and not marker.exists():
-        from shared import demo
-
         try:
             demo.seed(url, names)
             marker.write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))
@@ -269,7 +269,10 @@ def _announce(url: str, names: list[str], seed: bool, log_path: Path | None) -> 
     password = config.load("gateway").admin_password or "$CADENA_ADMIN_PASSWORD"
     click.echo("")
     click.echo(f"Cadena is up: {url}  (API under {url}/api/v1, OpenAPI at {url}/api/v1/openapi.json)")
-    click.echo(f"Log in as admin@cadena.local / {password}. Processes: {', '.join(names)}.")
+    click.echo(f"Console: {url}/app/  Log in as admin@cadena.local / {password}"
+               + (f", or as the demo manager lucia.fernandez@cadena.local or the demo rep "
+                  f"javier.morales@cadena.local / {demo.PASSWORD}" if marker.exists() else "") + ".")
+    click.echo(f"Processes: {', '.join(names)}.")
     if log_path:
         click.echo(f"Logs: {log_path}. Stop with Ctrl-C.")
 
@@ -321,7 +324,7 @@ def test(ctx):
     if problem:
         raise Failure(problem)
     # Fastest first; the fault suite's slow cases run with `cadena test tests/faults`.
-    levels = [p for p in ("tests/unit", "tests/integration", "tests/faults", "tests/e2e") if (config.ROOT / p).is_dir()]
+    levels = [p for p in ("tests/unit", "tests/console", "tests/integration", "tests/faults", "tests/e2e") if (config.ROOT / p).is_dir()]
     args = list(ctx.args) or [*levels, "-q", "-m", "not slow"]
     code = subprocess.call([sys.executable, "-m", "pytest", *args], cwd=config.ROOT)
     sys.exit(code)
