@@ -10,7 +10,7 @@ from shared.worker import Worker
 
 from concurrent.futures import ThreadPoolExecutor
 
-from gateway import NAME, api, handover, idempotency, identity, routing, timeline
+from gateway import NAME, api, handover, identity, routing, timeline
 from gateway.aggregates import Customer360
 from gateway.clients import build_clients
 from gateway.models import TABLES, Base
@@ -40,7 +40,6 @@ def create_app(settings: config.Settings | None = None):
                            "cadena.routes": routing.route_table(), "cadena.clients": clients,
                            "cadena.360": Customer360(clients, settings.aggregate_deadline,
                                                      ThreadPoolExecutor(max_workers=16, thread_name_prefix="360"))})
-    idempotency.install(app, db)
     for blp in api.BLUEPRINTS:
         rest.register_blueprint(blp)
     app.register_blueprint(routing.bp)

@@ -1,4 +1,4 @@
-"""The gateway's tables: users, signing keys, idempotency records."""
+"""The gateway's tables: users, signing keys, logins, API clients, handovers, the timeline."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -43,21 +43,6 @@ class SigningKey(Base):
 
     kid: Mapped[str] = mapped_column(String(64), primary_key=True)
     private_pem: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
-
-
-class IdempotencyRecord(Base):
-    """A POST's first answer, replayed for a repeat with the same key (24 h)."""
-
-    __tablename__ = "idempotency_keys"
-
-    principal_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    key: Mapped[str] = mapped_column(String(255), primary_key=True)
-    request_hash: Mapped[str] = mapped_column(String(64), nullable=False)
-    status: Mapped[str] = mapped_column(String(10), nullable=False, default="pending")  # pending|done
-    response_status: Mapped[int | None] = mapped_column(Integer)
-    response_headers: Mapped[dict | None] = mapped_column(JSON)
-    response_body: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
 

@@ -11,8 +11,12 @@ from shared.http import NotFound, Problem
 
 from gateway.clients import ServiceUnavailable
 
-FORWARD_REQUEST = ("Authorization", "Content-Type", "Accept", "If-Match", "If-None-Match", "X-Request-ID")
-FORWARD_RESPONSE = ("Content-Type", "Location", "ETag", "Allow", "Retry-After", "Content-Disposition")
+FORWARD_REQUEST = ("Authorization", "Content-Type", "Accept", "If-Match", "If-None-Match", "X-Request-ID",
+                   "Idempotency-Key")
+FORWARD_RESPONSE = ("Content-Type", "Location", "ETag", "Allow", "Retry-After", "Content-Disposition",
+                    "Idempotent-Replayed")
+# Failures after the request reached the service: it may have acted.
+MAYBE_DONE = ("ReadTimeoutError", "ProtocolError", "RemoteDisconnected", "IncompleteRead")
 
 
 def route_table() -> list[tuple[re.Pattern, str]]:
@@ -40,6 +44,16 @@ def owner_of(path: str, table) -> str | None:
 bp = Blueprint("proxy", __name__)
 
 
+def _unavailable(service: str, reason: str) -> Problem:
+    if request.method != "GET" and reason in MAYBE_DONE:
+        detail = (f"The {service} service did not answer in time; the change may have been made. Retry with the "
+                  "same Idempotency-Key to get its answer (without one, GET the resource before retrying).")
+    else:
+        detail = f"The {service} service is unavailable right now; nothing was done. Retry in a moment."
+    return Problem(detail, status=503, title="Service unavailable", slug="service-unavailable",
+                   extra={"service": service}, headers={"Retry-After": "1"})
+
+
 @bp.route("/api/v1/<path:path>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def proxy(path: str):
     full = "/api/v1/" + path
@@ -52,12 +66,13 @@ def proxy(path: str):
     target = full + (("?" + request.query_string.decode()) if request.query_string else "")
     try:
         reply = client.request(request.method, target, headers=headers, body=request.get_data() or None)
-    except ServiceUnavailable:
-        raise Problem(f"The {service} service is unavailable right now; retry in a moment.",
-                      status=503, title="Service unavailable", slug="service-unavailable",
-                      extra={"service": service}) from None
+    except ServiceUnavailable as exc:
+        raise _unavailable(service, exc.reason) from None
     response = Response(reply.data, status=reply.status)
     for name in FORWARD_RESPONSE:
         if name in reply.headers:
             response.headers[name] = reply.headers[name]
     return response
+
+
+proxy.cadena_forwards = True  # the owning service keeps Idempotency-Key

@@ -17,7 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from shared.db import Database, utcnow
-from shared.http import Forbidden, Problem, Unauthorized
+from shared.http import Forbidden, Unauthorized
+from shared.keys import RemoteKeys
 from shared.peer import PeerUnavailable, fetch_record
 
 ISSUER = "cadena"
@@ -62,17 +63,17 @@ def public(view: Callable) -> Callable:
 class TokenVerifier:
     """Verifies bearer tokens. A token once verified is remembered for up to
     ``remember`` seconds (never past its expiry), so the same token on the
-    next requests costs a dictionary lookup instead of an RS256 check; the
-    JWKS keys themselves are cached for 300 s, so a retired key stops
-    working within that either way."""
+    next requests costs a dictionary lookup instead of an RS256 check. A
+    service's keys come from the gateway's JWKS (shared/keys.py: fetched at
+    start, refreshed in the background every 300 s)."""
 
     def __init__(self, jwks_url: str | None = None, *, public_key=None, key_resolver: Callable | None = None,
                  remember: float = 60.0, max_remembered: int = 4096):
         """Keys come from the gateway's JWKS (services), a resolver by token
         (the gateway itself) or one fixed public key (tests)."""
         self._static_key = public_key
-        self._resolver = key_resolver
-        self._client = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300, timeout=3) if jwks_url else None
+        self.remote_keys = RemoteKeys(jwks_url) if jwks_url and key_resolver is None else None
+        self._resolver = key_resolver or (self.remote_keys.key_for if self.remote_keys else None)
         self._remember = remember
         self._max_remembered = max_remembered
         self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
@@ -96,17 +97,7 @@ class TokenVerifier:
 
     def _verify(self, token: str) -> tuple[Principal, float]:
         try:
-            if self._static_key is not None:
-                key = self._static_key
-            elif self._resolver is not None:
-                key = self._resolver(token)
-            else:
-                key = self._client.get_signing_key_from_jwt(token).key
-        except jwt.PyJWKClientConnectionError:
-            raise Problem("Cannot verify tokens right now: the gateway's keys are unreachable. Retry shortly.",
-                          status=503, title="Service unavailable", slug="keys-unavailable") from None
-        except jwt.PyJWKClientError:
-            raise Unauthorized("The token was not signed by a known key.") from None
+            key = self._static_key if self._static_key is not None else self._resolver(token)
         except jwt.InvalidTokenError:
             raise Unauthorized("The bearer token is malformed.") from None
         try:

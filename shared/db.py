@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Column,
     DateTime,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     create_engine,
     event,
     insert,
@@ -95,6 +97,7 @@ class CommonTables:
     outbox: Table
     inbox: Table
     users: Table
+    idempotency: Table
 
 
 def common_tables(metadata: MetaData) -> CommonTables:
@@ -136,7 +139,20 @@ def common_tables(metadata: MetaData) -> CommonTables:
         Column("token_generation", Integer, nullable=False, default=0, server_default="0"),
         Column("updated_at", UTCDateTime, nullable=False, default=utcnow),
     )
-    return CommonTables(outbox=outbox, inbox=inbox, users=users)
+    idempotency = Table(
+        "idempotency_keys",
+        metadata,
+        Column("principal_id", String(36), primary_key=True),
+        Column("key", String(255), primary_key=True),
+        Column("request_hash", String(64), nullable=False),
+        Column("status", String(10), nullable=False, default="pending"),  # pending | done
+        Column("response_status", Integer, nullable=True),
+        Column("response_headers", JSON, nullable=True),
+        Column("response_body", Text, nullable=True),
+        Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+    )
+    Index("ix_idempotency_keys_created_at", idempotency.c.created_at)  # retention drops day-old keys
+    return CommonTables(outbox=outbox, inbox=inbox, users=users, idempotency=idempotency)
 
 
 def _sqlite_pragmas(dbapi_connection, _record):
@@ -184,7 +200,11 @@ class Database:
         return self.engine.dialect.name == "postgresql"
 
     def uow(self) -> "UnitOfWork":
-        return UnitOfWork(self)
+        """A new unit of work — or, inside a request that carries an
+        Idempotency-Key, the request's own transaction (shared/idempotency.py)."""
+        from shared.idempotency import request_unit_of_work
+
+        return request_unit_of_work(self) or UnitOfWork(self)
 
     def ping(self) -> None:
         with self.engine.connect() as conn:

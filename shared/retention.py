@@ -40,13 +40,23 @@ def _purge_inbox(db: Database, cut, batch: int) -> int:
         return conn.execute(delete(inbox).where(tuple_(inbox.c.consumer, inbox.c.event_id).in_(oldest))).rowcount
 
 
+def _purge_idempotency(db: Database, cut, batch: int) -> int:
+    keys = db.tables.idempotency
+    oldest = (select(keys.c.principal_id, keys.c.key).where(keys.c.created_at < cut)
+              .order_by(keys.c.created_at).limit(batch))
+    with db.engine.begin() as conn:
+        return conn.execute(delete(keys).where(tuple_(keys.c.principal_id, keys.c.key).in_(oldest))).rowcount
+
+
 def purge(db: Database, outbox_days: float, inbox_days: float, *, batch: int = 1000,
           max_batches: int = 100) -> dict[str, int]:
     """Delete what is past retention, ``batch`` rows per transaction, at most
     ``max_batches`` per table per call (the next run carries on)."""
     now = utcnow()
     purged = {}
-    for table, days, step in (("outbox", outbox_days, _purge_outbox), ("inbox", inbox_days, _purge_inbox)):
+    steps = (("outbox", outbox_days, _purge_outbox), ("inbox", inbox_days, _purge_inbox),
+             ("idempotency_keys", 1, _purge_idempotency))  # a key answers for 24 h
+    for table, days, step in steps:
         total = 0
         for _ in range(max_batches):
             deleted = step(db, now - timedelta(days=days), batch)

@@ -10,7 +10,7 @@ from flask import Flask, Response, g, jsonify
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask_smorest import Api
 
-from shared import bus
+from shared import bus, idempotency
 from shared.auth import TokenVerifier, install_auth
 from shared.guard import BodyLimit, add_security_headers
 from shared.revocation import ReplicaRevocation
@@ -87,9 +87,13 @@ def create_base_app(settings: Settings, db, *, title: str, description: str = ""
     api = Api(app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name)})
     install_problem_handlers(app, log)  # after Api: ours replace its error format
     instrument_flask(app, settings.component, log)
-    install_auth(app, verifier or TokenVerifier(settings.jwks_url), public_paths=public_paths,
+    verifier = verifier or TokenVerifier(settings.jwks_url)
+    if verifier.remote_keys is not None:
+        verifier.remote_keys.start()  # ready only once the gateway's keys are here
+    install_auth(app, verifier, public_paths=public_paths,
                  revocation=revocation if revocation is not None else ReplicaRevocation(
                      db, settings.revocation_cache_seconds))
+    idempotency.install(app, db, max(0.5, settings.http_timeout - 1), log)
     app.after_request(add_security_headers)
     app.wsgi_app = BodyLimit(app.wsgi_app, settings.max_body_bytes,
                              larger={"/api/v1/imports": settings.import_max_body_bytes})
@@ -102,6 +106,8 @@ def create_base_app(settings: Settings, db, *, title: str, description: str = ""
     @app.get("/readyz")
     def readyz():
         down = probe.problems() + list(extra_ready() if extra_ready else [])
+        if verifier.remote_keys is not None and not verifier.remote_keys.ready:
+            down.append("signing keys (the gateway has not answered yet)")
         if down:
             return problem_response(503, "Not ready", "Unreachable: " + "; ".join(down) + ".", slug="not-ready",
                                     extra={"unavailable": down})
@@ -136,7 +142,11 @@ def current_settings() -> Settings:
 
 
 def read_session():
-    """The request's read-only session (closed at teardown)."""
+    """The request's read-only session (closed at teardown); in a request that
+    carries an Idempotency-Key, its transaction, so it reads its own writes."""
+    scoped = g.get("request_uow")
+    if scoped is not None:
+        return scoped.session
     if "session" not in g:
         g.session = current_db().sessions()
     return g.session
