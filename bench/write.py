@@ -161,7 +161,7 @@ def _raw_windowed_publish(amqp_url: str, bodies: list[bytes], window: int) -> fl
         channel.exchange_declare(EXCHANGE, exchange_type="topic", durable=True,
                                  callback=lambda _f: channel.confirm_delivery(on_confirm, callback=ready))
 
-    conn = pika.SelectConnection(parameters(amqp_url), on_open_callback=lambda c: c.channel(on_open_callback=on_channel),
+    conn = pika.SelectConnection(parameters(amqp_url)[0], on_open_callback=lambda c: c.channel(on_open_callback=on_channel),
                                  on_close_callback=lambda *_: ioloop.stop(), custom_ioloop=ioloop)
     ioloop.start()
     return len(bodies) / state["elapsed"]

@@ -7,6 +7,7 @@ touches pika).
 from __future__ import annotations
 
 import threading
+import itertools
 import time
 from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
@@ -26,7 +27,12 @@ class BrokerUnavailable(ConnectionError):
     pass
 
 
-def parameters(url: str, *, heartbeat: int = 30, timeout: float = 5.0) -> pika.URLParameters:
+def node_urls(url: str) -> list[str]:
+    """CADENA_AMQP_URL may list several nodes of a cluster, comma-separated."""
+    return [part.strip() for part in url.split(",") if part.strip()]
+
+
+def _one(url: str, heartbeat: int, timeout: float) -> pika.URLParameters:
     params = pika.URLParameters(url)
     params.heartbeat = heartbeat
     params.blocked_connection_timeout = 60
@@ -36,9 +42,20 @@ def parameters(url: str, *, heartbeat: int = 30, timeout: float = 5.0) -> pika.U
     return params
 
 
+_next_node = itertools.count()
+
+
+def parameters(url: str, *, heartbeat: int = 30, timeout: float = 5.0) -> list[pika.URLParameters]:
+    """Connection parameters for every node of ``url``, starting with a
+    different node each time, so reconnections spread over a cluster and a
+    lost node is skipped (pika's connections try them in order)."""
+    nodes = [_one(u, heartbeat, timeout) for u in node_urls(url)]
+    start = next(_next_node) % len(nodes)
+    return nodes[start:] + nodes[:start]
+
+
 def describe(url: str) -> str:
-    params = pika.URLParameters(url)
-    return f"{params.host}:{params.port}"
+    return ", ".join(f"{p.host}:{p.port}" for p in (pika.URLParameters(u) for u in node_urls(url)))
 
 
 def check_broker(url: str, timeout: float = 3.0) -> None:
@@ -124,7 +141,7 @@ class ConfirmingPublisher:
         self._ioloop = select_connection.IOLoop()
         self._ioloop.activate_poller()
         self._conn = pika.SelectConnection(
-            parameters(url, timeout=timeout),
+            parameters(url, timeout=timeout)[0],  # one node per attempt; the relay's retry moves to the next
             custom_ioloop=self._ioloop,
             on_open_callback=self._on_open,
             on_open_error_callback=lambda _c, exc: self._fail(f"cannot connect: {exc!r}"),

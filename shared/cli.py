@@ -379,13 +379,27 @@ def bench(ctx, which):
     runner.main(which, list(ctx.args))
 
 
-def _add_component_commands() -> None:
-    from gateway.cli import api_client
+class _LazyGroup(click.Group):
+    """A command group imported only when it is run, so the processes that
+    `cadena` starts (every web and worker) don't load its dependencies."""
 
-    cli.add_command(api_client)
+    def __init__(self, name: str, target: str, help_text: str):
+        super().__init__(name, help=help_text)
+        self.target = target
+
+    def _real(self) -> click.Group:
+        module, _, attr = self.target.partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+    def list_commands(self, ctx):
+        return self._real().list_commands(ctx)
+
+    def get_command(self, ctx, name):
+        return self._real().get_command(ctx, name)
 
 
-_add_component_commands()
+cli.add_command(_LazyGroup("api-client", "gateway.cli:api_client",
+                           "API clients: identities for internal apps (client-credentials grant)."))
 
 
 def main(argv=None) -> None:

@@ -6,6 +6,7 @@ from typing import Callable, Mapping, Sequence
 
 from marshmallow import ValidationError
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from shared import events
 from shared.bus import topic_matches
@@ -17,6 +18,10 @@ log = get_logger("cadena.inbox")
 Handler = Callable[[dict, object], None]
 
 ACK, REQUEUE, REJECT = "ack", "requeue", "reject"
+# Requeue once the database answers again: a delivery given back at once
+# during an outage would come straight back and fail again, spending the
+# queue's delivery limit in milliseconds and dead-lettering a good event.
+WAIT_FOR_DATABASE = "wait-for-database"
 
 # Errors that will fail the same way every time: dead-letter at once.
 PERMANENT = (events.InvalidEvent, ValidationError, KeyError, TypeError, ValueError, LookupError)
@@ -147,6 +152,12 @@ def handle(db: Database, consumer: str, handlers: Mapping[str, Handler], routing
             uow.commit()
         EVENTS_CONSUMED.labels(db.component, consumer, "handled").inc()
         return ACK
+    except DBAPIError as exc:
+        if not (isinstance(exc, OperationalError) or exc.connection_invalidated):
+            raise
+        log.warning("database_unavailable", consumer=consumer, event_id=event["id"], error=str(exc.orig or exc)[:200])
+        EVENTS_CONSUMED.labels(db.component, consumer, "requeued").inc()
+        return WAIT_FOR_DATABASE
     except (PermanentError, *PERMANENT) as exc:
         log.warning("handler_rejected", consumer=consumer, event_id=event["id"], type=event["type"],
                     error=repr(exc)[:300])
@@ -163,3 +174,26 @@ def handle(db: Database, consumer: str, handlers: Mapping[str, Handler], routing
         return REQUEUE
     finally:
         reset_request_id(token)
+
+
+def wait_for_database(db: Database, stop, longest: float = 120.0) -> None:
+    """Block until the database answers (or ``longest`` seconds, or a stop)."""
+    import time
+
+    deadline, pause = time.monotonic() + longest, 0.2
+    while not stop.is_set() and time.monotonic() < deadline:
+        try:
+            db.ping()
+            return
+        except Exception:
+            stop.wait(pause)
+            pause = min(pause * 2, 5.0)
+
+
+def requeue_after_outage(db: Database, outcomes: list[str], stop) -> list[str]:
+    """The answers to give the broker once a database outage is over."""
+    if WAIT_FOR_DATABASE not in outcomes:
+        return outcomes
+    log.warning("consumer_waiting_for_database", component=db.component)
+    wait_for_database(db, stop)
+    return [REQUEUE if outcome == WAIT_FOR_DATABASE else outcome for outcome in outcomes]

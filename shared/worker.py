@@ -54,7 +54,8 @@ class Worker:
         queue = self.queue
 
         def on_batch(deliveries: list[tuple[str, bytes]]) -> list[str]:
-            return inbox.handle_batch(self.db, queue.name, self.handlers, deliveries)
+            outcomes = inbox.handle_batch(self.db, queue.name, self.handlers, deliveries)
+            return inbox.requeue_after_outage(self.db, outcomes, self.stop)
 
         return Consumer(self.settings.amqp_url, queue, on_batch=on_batch, stop=self.stop, name=queue.name)
 

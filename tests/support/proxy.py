@@ -38,6 +38,7 @@ class TcpProxy:
                 return
             try:
                 upstream = socket.create_connection(self.target, timeout=5)
+                upstream.settimeout(None)  # the timeout was for connecting: an idle link must stay up
             except OSError:
                 client.close()
                 continue

@@ -116,3 +116,32 @@ def test_one_failing_event_in_a_window_fails_alone(sqlite_build):
     # The first pass was rolled back whole, then each event ran in its own transaction.
     assert sorted(set(applied)) == [1, 3, 5] and _receipts(db, "effects") == 3
     assert _receipts(db, "q") == 3  # no receipt for the poison or the flaky one: a retry runs them again
+
+
+def test_a_database_outage_requeues_only_once_the_database_is_back(sqlite_build):
+    import threading
+
+    from sqlalchemy.exc import OperationalError
+
+    db = sqlite_build("accounts").db
+
+    def database_gone(event, uow):
+        raise OperationalError("INSERT", {}, Exception("connection refused"))
+
+    bodies = [("x.thing.happened", encode(new_event(source="t", type="x.thing.happened", subject=str(i), data={})))
+              for i in range(3)]
+    outcomes = inbox.handle_batch(db, "q", {"x.thing.happened": database_gone}, bodies)
+    assert outcomes == [inbox.WAIT_FOR_DATABASE] * 3  # not requeued at once: that would spend the delivery limit
+    pings = []
+    real_ping = db.ping
+
+    def ping():
+        pings.append(1)
+        if len(pings) < 3:
+            raise OperationalError("SELECT 1", {}, Exception("still down"))
+        real_ping()
+
+    db.ping = ping
+    assert inbox.requeue_after_outage(db, outcomes, threading.Event()) == [inbox.REQUEUE] * 3
+    assert len(pings) == 3
+    assert inbox.requeue_after_outage(db, [inbox.ACK], threading.Event()) == [inbox.ACK]
