@@ -10,7 +10,7 @@ from shared.worker import Worker
 
 from concurrent.futures import ThreadPoolExecutor
 
-from gateway import NAME, api, handover, identity, routing, timeline
+from gateway import NAME, api, docs_page, handover, identity, routing, timeline
 from gateway.aggregates import Customer360
 from gateway.clients import build_clients
 from gateway.models import TABLES, Base
@@ -40,9 +40,15 @@ def create_app(settings: config.Settings | None = None):
                            "cadena.routes": routing.route_table(), "cadena.clients": clients,
                            "cadena.360": Customer360(clients, settings.aggregate_deadline,
                                                      ThreadPoolExecutor(max_workers=16, thread_name_prefix="360"))})
+    if settings.proxy_hops:
+        # Behind N trusted proxies the client's address (login throttling) is in X-Forwarded-For.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops)
     for blp in api.BLUEPRINTS:
         rest.register_blueprint(blp)
     app.register_blueprint(routing.bp)
+    app.register_blueprint(docs_page.bp)
     try:
         identity.ensure_admin(db, settings.admin_password)
     except Exception as exc:  # not migrated yet: `cadena migrate` creates it too

@@ -56,6 +56,8 @@ class AccountFilters(ListArgs):
     city = fields.String()
     tag = fields.String()
     parent_account_id = fields.String()
+    lifecycle_stage = fields.String(validate=validate.OneOf(LIFECYCLE),
+                                    metadata={"description": "accounts with a contact at this stage"})
     q = fields.String(validate=validate.Length(min=1, max=100))
 
 

@@ -151,6 +151,13 @@ def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+def _phone_digits(column):
+    """The phone's digits alone (portable: Postgres and SQLite)."""
+    for separator in (" ", "-", ".", "(", ")", "+", "/"):
+        column = func.replace(column, separator, "")
+    return column
+
+
 def list_accounts(session, args: dict) -> tuple[list[Account], str | None]:
     stmt = select(Account).where(Account.deleted_at.is_(None))
     for field in ("owner_id", "industry", "segment", "country", "region", "city", "parent_account_id"):
@@ -162,6 +169,9 @@ def list_accounts(session, args: dict) -> tuple[list[Account], str | None]:
         pattern = _like(args["q"])
         stmt = stmt.where(or_(Account.name.ilike(pattern, escape="\\"), Account.tax_id.ilike(pattern, escape="\\"),
                               Account.city.ilike(pattern, escape="\\")))
+    if args.get("lifecycle_stage"):  # accounts with a contact at that stage
+        stmt = stmt.where(select(Contact.id).where(Contact.account_id == Account.id, Contact.deleted_at.is_(None),
+                                                   Contact.lifecycle_stage == args["lifecycle_stage"]).exists())
     return keyset_page(session, stmt, Account.created_at, Account.id, limit=args["limit"], cursor=args.get("cursor"))
 
 
@@ -292,8 +302,12 @@ def list_contacts(session, args: dict) -> tuple[list[Contact], str | None]:
         stmt = stmt.where(cast(Contact.interests, String).like(_like(f'"{args["interest"]}"'), escape="\\"))
     if args.get("q"):
         pattern = _like(args["q"])
-        stmt = stmt.where(or_(*(c.ilike(pattern, escape="\\") for c in
-                                (Contact.first_name, Contact.last_name, Contact.email, Contact.nickname))))
+        matches = [c.ilike(pattern, escape="\\") for c in
+                   (Contact.first_name, Contact.last_name, Contact.email, Contact.nickname)]
+        digits = "".join(ch for ch in args["q"] if ch.isdigit())
+        if len(digits) >= 4 and not args["q"].strip("+()-. 0123456789"):
+            matches.append(_phone_digits(Contact.phone).like(f"%{digits}%"))  # however the number was typed
+        stmt = stmt.where(or_(*matches))
     return keyset_page(session, stmt, Contact.created_at, Contact.id, limit=args["limit"], cursor=args.get("cursor"))
 
 

@@ -123,6 +123,7 @@ class OpportunityFilters(ListArgs):
     currency = fields.String(validate=validate.Length(equal=3))
     close_date_from = fields.Date(validate=_day)
     close_date_to = fields.Date(validate=_day)
+    team = fields.String(validate=validate.Length(min=1, max=100), metadata={"description": "deals owned by the team"})
     q = fields.String(validate=validate.Length(min=1, max=100))
 
 

@@ -113,6 +113,7 @@ def list_opportunities(session, args: dict) -> tuple[list[Opportunity], str | No
         stmt = stmt.where(Opportunity.close_date <= args["close_date_to"])
     if args.get("q"):
         stmt = stmt.where(Opportunity.name.ilike(_like(args["q"]), escape="\\"))
+    stmt = _scoped(stmt, Opportunity.owner_id, None, args.get("team"))
     return keyset_page(session, stmt, Opportunity.created_at, Opportunity.id, limit=args["limit"],
                        cursor=args.get("cursor"))
 

@@ -260,3 +260,23 @@ def test_each_app_reports_its_own_outbox_backlog(sqlite_build, admin):
     assert 'cadena_outbox_backlog{component="accounts"} 1.0' in first
     assert 'cadena_outbox_backlog{component="support"} 0.0' in second
     assert 'cadena_outbox_backlog{component="accounts"}' not in second
+
+
+def test_a_contact_is_found_by_phone_digits_however_typed(accounts, admin):
+    made = accounts.client.post("/api/v1/contacts", json={"first_name": "Pepe", "phone": "+34 (612) 345-678"},
+                                headers=admin).get_json()
+    accounts.client.post("/api/v1/contacts", json={"first_name": "Otro", "phone": "+34 699 000 111"}, headers=admin)
+    for typed in ("612345678", "612 345 678", "+34612345678"):
+        found = accounts.client.get(f"/api/v1/contacts?q={typed}", headers=admin).get_json()["items"]
+        assert [c["id"] for c in found] == [made["id"]], typed
+
+
+def test_accounts_filtered_by_the_lifecycle_of_their_contacts(accounts, admin):
+    with_customer = accounts.client.post("/api/v1/accounts", json={"name": "Con cliente"}, headers=admin).get_json()
+    prospects_only = accounts.client.post("/api/v1/accounts", json={"name": "Solo prospectos"}, headers=admin).get_json()
+    accounts.client.post("/api/v1/contacts", json={"first_name": "A", "account_id": with_customer["id"],
+                                                   "lifecycle_stage": "active_customer"}, headers=admin)
+    accounts.client.post("/api/v1/contacts", json={"first_name": "B", "account_id": prospects_only["id"]}, headers=admin)
+    found = accounts.client.get("/api/v1/accounts?lifecycle_stage=active_customer", headers=admin).get_json()["items"]
+    assert [a["id"] for a in found] == [with_customer["id"]]
+    assert accounts.client.get("/api/v1/accounts?lifecycle_stage=nope", headers=admin).status_code == 422

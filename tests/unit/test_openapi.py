@@ -53,3 +53,14 @@ def test_every_error_response_is_documented_as_problem_json(spec):
     assert [d for d in documented if d[1] != ["application/problem+json"]] == []
     assert spec["components"]["responses"]["DEFAULT_ERROR"]["content"]["application/problem+json"]["schema"] == {
         "$ref": "#/components/schemas/Problem"}
+
+
+def test_api_docs_page_for_people(sqlite_build):
+    client = sqlite_build("gateway").client
+    page = client.get("/api/docs")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    assert b'spec-url="/api/v1/openapi.json"' in page.data
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+    script = client.get("/api/docs/redoc.standalone.js")
+    assert script.status_code == 200 and len(script.data) > 100_000
+    script.close()

@@ -434,3 +434,10 @@ def test_the_api_description_is_valid_openapi():
     validate(spec)
     assert {"/api/v1/opportunities/{opportunity_id}/win", "/api/v1/pipeline", "/api/v1/forecast",
             "/api/v1/quotas/{user_id}/{period}", "/api/v1/pipeline/stages"} <= set(spec["paths"])
+
+
+def test_deals_filtered_by_the_owners_team(opps):
+    iberia = [create(opps).get_json()["id"], create(opps, owner_id=MATE).get_json()["id"]]
+    create(opps, owner_id=STRANGER)
+    found = opps.client.get("/api/v1/opportunities?team=Iberia", headers=ADMIN).get_json()["items"]
+    assert sorted(o["id"] for o in found) == sorted(iberia)

@@ -316,3 +316,16 @@ def test_a_late_event_does_not_undo_a_revocation(accounts):
     users = accounts.db.tables.users
     with accounts.db.engine.connect() as conn:
         assert conn.scalar(select(users.c.token_generation).where(users.c.id == user_id)) == 2
+
+
+def test_behind_a_trusted_proxy_the_forwarded_address_is_throttled(sqlite_build):
+    gateway = sqlite_build("gateway", proxy_hops=1)
+
+    def attempt(forwarded: str, password: str = "wrong"):
+        return gateway.client.post("/api/v1/auth/token", json={"email": "admin@cadena.local", "password": password},
+                                   headers={"X-Forwarded-For": forwarded}, environ_base={"REMOTE_ADDR": "10.9.9.9"})
+
+    for _ in range(5):
+        assert attempt("203.0.113.7").status_code == 401
+    assert attempt("203.0.113.7", "admin").status_code == 429
+    assert attempt("198.51.100.2", "admin").status_code == 200  # another user behind the same proxy
