@@ -7,11 +7,11 @@ from flask_smorest import Blueprint
 
 from shared.auth import current_principal
 from shared.guard import writes
-from shared.http import etag, if_match
+from shared.http import Invalid, etag, if_match
 from shared.schemas import ProblemSchema, page_of
 from shared.web import created, current_db, read_session, with_version
 
-from services.campaigns import schemas, service
+from services.campaigns import rules, schemas, service
 
 blp = Blueprint("campaigns", __name__, url_prefix="/api/v1",
                 description="Marketing campaigns: segments, members, e-mail sending and ROI")
@@ -51,6 +51,21 @@ class Campaigns(MethodView):
             campaign = service.create_campaign(uow, current_principal(), data, _directory(), _currency())
         body = service.campaign_dict(campaign, (0, service.empty_progress()))
         return created(body, f"/api/v1/campaigns/{campaign.id}", campaign.version)
+
+
+@blp.route("/campaigns/segment-count")
+class SegmentCount(MethodView):
+    @blp.arguments(schemas.SegmentCountIn)
+    @blp.response(200, schemas.SegmentCount)
+    @blp.alt_response(422, schema=ProblemSchema)
+    def post(self, data):
+        """How many contacts a segment matches now, by the rules a member build uses (for a segment builder's
+        live count). Changes nothing; a bare revenue bound is read in the default currency."""
+        segment = rules.normalise_segment(data["segment"], _currency())
+        problems = rules.segment_problems(segment)
+        if problems:
+            raise Invalid("The segment is inconsistent.", errors=problems)
+        return {"count": len(service.matching(read_session(), segment))}
 
 
 @blp.route("/campaigns/<uuid:campaign_id>")

@@ -52,6 +52,14 @@ class CampaignSegment(StrictBase):
     interests = _list(_text(50))
 
 
+class SegmentCountIn(StrictBase):
+    segment = fields.Nested(CampaignSegment, required=True)
+
+
+class SegmentCount(Base):
+    count = fields.Integer(metadata={"description": "Contacts the segment matches now (as a member build would)."})
+
+
 class CampaignSegmentOut(Base):
     industry = fields.List(fields.String())
     country = fields.List(fields.String())
