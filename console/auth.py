@@ -170,6 +170,12 @@ class UserApi:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         return self.call("POST", path, body=body if body is not None else {}, headers=headers)
 
+    def put(self, path: str, body: dict) -> Reply:
+        return self.call("PUT", path, body=body)
+
+    def delete(self, path: str) -> Reply:
+        return self.call("DELETE", path)
+
     def patch(self, path: str, body: dict, *, version: int | str | None = None) -> Reply:
         headers = {"If-Match": f'"{version}"'} if version not in (None, "") else {}
         return self.call("PATCH", path, body=body, headers=headers)

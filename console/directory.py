@@ -35,6 +35,11 @@ class Directory:
                 self.users_at = self.clock()
             return sorted(self.users.values(), key=lambda u: (u.get("name") or "").lower())
 
+    def forget_users(self) -> None:
+        """After a change to a user: the next page reads them again."""
+        with self.lock:
+            self.users_at = -self.ttl
+
     def user_name(self, api, user_id: str | None) -> str:
         if not user_id:
             return "—"
@@ -72,13 +77,19 @@ class Directory:
 
 
 def _pages(api, path: str, **query) -> list[dict]:
-    items, cursor = [], None
-    for _ in range(MAX_PAGES):
+    return rest_of(api, path, api.get(path, limit=200, **query), **query)
+
+
+def rest_of(api, path: str, first: dict, **query) -> list[dict]:
+    """The items of a first page (limit 200, e.g. read with get_many) and of
+    the pages after it, up to MAX_PAGES in all."""
+    items, cursor = list(first["items"]), first.get("next_cursor")
+    for _ in range(MAX_PAGES - 1):
+        if not cursor:
+            break
         page = api.get(path, limit=200, cursor=cursor, **query)
         items.extend(page["items"])
         cursor = page.get("next_cursor")
-        if not cursor:
-            break
     return items
 
 

@@ -40,6 +40,18 @@ ROLES = {
     "marketing": _l("Marketing"), "readonly": _l("Read only"),
 }
 CAMPAIGN_STATUSES = {"draft": _l("Draft"), "active": _l("Active"), "completed": _l("Completed")}
+CHANNELS = {
+    "phone": _l("Phone"), "email": _l("E-mail"), "web": _l("Web"), "chat": _l("Chat"), "event": _l("Event"),
+    "other": _l("Other"),
+}
+MEMBER_STATUSES = {
+    "targeted": _l("Targeted"), "sent": _l("Sent"), "responded": _l("Responded"), "converted": _l("Converted"),
+    "opted_out": _l("Opted out"),
+}
+DELIVERIES = {
+    "pending": _l("Waiting to send"), "sending": _l("Sending"), "sent": _l("Sent"), "failed": _l("Failed"),
+    "unknown": _l("Perhaps sent"), "skipped": _l("Not sent"),
+}
 SERVICES = {
     "accounts": _l("Accounts"), "opportunities": _l("Deals"), "activities": _l("Activities"),
     "campaigns": _l("Campaigns"), "support": _l("Support"),
@@ -54,7 +66,8 @@ def label(table: dict, code) -> str:
 ALL = dict(STAGES=STAGES, SEGMENTS=SEGMENTS, CONTACT_ROLES=CONTACT_ROLES, LIFECYCLE=LIFECYCLE,
            LIFECYCLE_EXPLAINED=LIFECYCLE_EXPLAINED, ACTIVITY_TYPES=ACTIVITY_TYPES,
            ACTIVITY_STATUSES=ACTIVITY_STATUSES, PRIORITIES=PRIORITIES, CASE_STATUSES=CASE_STATUSES, RISKS=RISKS,
-           ROLES=ROLES, CAMPAIGN_STATUSES=CAMPAIGN_STATUSES, SERVICES=SERVICES, OPEN_STAGES=OPEN_STAGES)
+           ROLES=ROLES, CAMPAIGN_STATUSES=CAMPAIGN_STATUSES, SERVICES=SERVICES,
+           CHANNELS=CHANNELS, MEMBER_STATUSES=MEMBER_STATUSES, DELIVERIES=DELIVERIES, OPEN_STAGES=OPEN_STAGES)
 
 EVENTS = {
     "accounts.account.created": _l("Account created"), "accounts.account.updated": _l("Account updated"),

@@ -57,3 +57,16 @@ def owner_names(records: list[dict], key: str = "owner_id") -> dict[str, str]:
 
 def account_names(records: list[dict], key: str = "account_id") -> dict[str, str]:
     return directory().account_names(user_api(), [r.get(key) for r in records])
+
+
+def account_options() -> list[tuple[str, str]]:
+    """Every account (up to 1,000) as choices for a form, by name."""
+    from console.directory import all_pages
+
+    return sorted(((a["id"], a["name"]) for a in all_pages(user_api(), "/accounts")), key=lambda o: o[1].lower())
+
+
+def user_options(roles=("rep", "manager", "admin")) -> list[tuple[str, str]]:
+    """Active users of these roles as choices for a form, by name."""
+    return [(u["id"], u["name"]) for u in directory().all_users(user_api())
+            if u.get("role") in roles and u.get("active", True)]

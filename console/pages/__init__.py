@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 
-from console.pages import accounts, auth, contacts, pipeline, search, today
+from console.pages import (accounts, agenda, api_clients, auth, campaigns, cases, contacts, forecast, handover,
+                           pipeline, search, today, users)
+from console.permissions import can
 
 
 @dataclass(frozen=True)
@@ -14,6 +16,10 @@ class NavItem:
     endpoint: str
     label: object
     section: str  # the first path segment the item stands for, to mark it current
+    action: str | None = None  # shown only to roles that may do this (console.permissions)
+
+    def shown(self) -> bool:
+        return self.action is None or can(self.action)
 
 
 NAV = [
@@ -21,6 +27,12 @@ NAV = [
     NavItem("accounts.index", _l("Accounts"), "accounts"),
     NavItem("contacts.index", _l("Contacts"), "contacts"),
     NavItem("pipeline.board", _l("Pipeline"), "pipeline"),
+    NavItem("forecast.index", _l("Forecast"), "forecast"),
+    NavItem("agenda.week", _l("Agenda"), "agenda"),
+    NavItem("cases.index", _l("Cases"), "cases"),
+    NavItem("campaigns.index", _l("Campaigns"), "campaigns"),
+    NavItem("users.index", _l("Users"), "admin", action="see_users"),
 ]
 
-BLUEPRINTS = [auth.bp, today.bp, accounts.bp, contacts.bp, pipeline.bp, search.bp]
+BLUEPRINTS = [auth.bp, today.bp, accounts.bp, contacts.bp, pipeline.bp, search.bp, forecast.bp, agenda.bp,
+              cases.bp, campaigns.bp, users.bp, handover.bp, api_clients.bp]

@@ -11,7 +11,7 @@ from console.auth import current_user, login_required, user_api
 from console.directory import all_pages
 from console.forms import Field, FormState, failed, integer, payload, values_of, word_list
 from console.labels import SEGMENTS
-from console.views import directory, is_htmx, owner_names
+from console.views import is_htmx, owner_names, user_options
 
 bp = Blueprint("accounts", __name__, url_prefix="/accounts")
 
@@ -43,11 +43,6 @@ def _page(filters: dict) -> tuple[list[dict], str | None]:
     return answer["items"], answer.get("next_cursor")
 
 
-def _owner_options() -> list[tuple[str, str]]:
-    users = directory().all_users(user_api())
-    return [(u["id"], u["name"]) for u in users if u.get("role") in ("rep", "manager", "admin") and u.get("active", True)]
-
-
 @bp.get("")
 @login_required
 def index():
@@ -62,7 +57,7 @@ def index():
     more = url_for("accounts.index", cursor=cursor, fragment="items", **{k: v for k, v in filters.items() if v}) \
         if cursor else None
     context = dict(accounts=accounts, more=more, filters=filters, error=error, owners=owner_names(accounts),
-                   owner_options=_owner_options(), segments=list(SEGMENTS.items()))
+                   owner_options=user_options(), segments=list(SEGMENTS.items()))
     if is_htmx() and request.args.get("fragment") == "items":
         return render_template("accounts/_items.html", **context)
     if is_htmx():
@@ -71,7 +66,7 @@ def index():
 
 
 def _form_page(form: FormState, account: dict | None = None, status: int = 200):
-    return render_template("accounts/form.html", form=form, account=account, owner_options=_owner_options(),
+    return render_template("accounts/form.html", form=form, account=account, owner_options=user_options(),
                            segments=list(SEGMENTS.items())), status
 
 

@@ -7,10 +7,9 @@ from flask import Blueprint, redirect, render_template, request, url_for
 
 from console.api import ApiError
 from console.auth import current_user, login_required, user_api
-from console.directory import all_pages
 from console.forms import Field, FormState, failed, payload, values_of, word_list
 from console.labels import CONTACT_ROLES
-from console.views import account_names, directory, is_htmx, owner_names
+from console.views import account_names, account_options, is_htmx, owner_names, user_options
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
 
@@ -43,7 +42,7 @@ def index():
     more = url_for("contacts.index", cursor=cursor, fragment="items", **{k: v for k, v in filters.items() if v}) \
         if cursor else None
     context = dict(contacts=contacts, more=more, filters=filters, error=error, accounts=account_names(contacts),
-                   owner_options=_owner_options(), roles=list(CONTACT_ROLES.items()))
+                   owner_options=user_options(), roles=list(CONTACT_ROLES.items()))
     if is_htmx() and request.args.get("fragment") == "items":
         return render_template("contacts/_items.html", **context)
     if is_htmx():
@@ -66,15 +65,6 @@ def show(contact_id):
         boss=None if isinstance(related.get("boss"), ApiError) else related.get("boss"))
 
 
-def _owner_options() -> list[tuple[str, str]]:
-    users = directory().all_users(user_api())
-    return [(u["id"], u["name"]) for u in users if u.get("role") in ("rep", "manager", "admin") and u.get("active", True)]
-
-
-def _account_options() -> list[tuple[str, str]]:
-    return sorted(((a["id"], a["name"]) for a in all_pages(user_api(), "/accounts")), key=lambda o: o[1].lower())
-
-
 def _colleague_options(account_id: str | None, own_id: str | None = None) -> list[tuple[str, str]]:
     if not account_id:
         return []
@@ -85,8 +75,8 @@ def _colleague_options(account_id: str | None, own_id: str | None = None) -> lis
 def _form_page(form: FormState, contact: dict | None = None, status: int = 200):
     account_id = form.values.get("account_id") or (contact or {}).get("account_id")
     return render_template(
-        "contacts/form.html", form=form, contact=contact, owner_options=_owner_options(),
-        account_options=_account_options(), roles=list(CONTACT_ROLES.items()),
+        "contacts/form.html", form=form, contact=contact, owner_options=user_options(),
+        account_options=account_options(), roles=list(CONTACT_ROLES.items()),
         colleagues=_colleague_options(account_id, (contact or {}).get("id"))), status
 
 

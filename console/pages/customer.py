@@ -6,13 +6,13 @@ import uuid
 
 from flask import redirect, render_template, request, url_for
 
+from console.activity_forms import CALL_FIELDS, record_call
 from console.api import ApiError
 from console.auth import login_required, user_api
-from console.forms import Field, FormState, failed, payload
+from console.forms import FormState, failed, payload
 from console.pages.accounts import bp
-from console.views import directory, is_htmx, local_now
+from console.views import directory, is_htmx
 
-CALL_FIELDS = [Field("subject"), Field("contact_id"), Field("outcome"), Field("notes"), Field("agreements")]
 TIMELINE_PAGE = 15
 
 
@@ -80,25 +80,13 @@ def timeline(account_id):
                            timeline_more=_timeline_more(account_id, page))
 
 
-def _agreements(text: str | None):
-    """One agreement per line becomes a list, the shape the API keeps as given."""
-    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
-    return lines or None
-
-
 @bp.post("/<uuid:account_id>/calls")
 @login_required
 def log_call(account_id):
-    """A call that happened: created, then completed with its minutes and
-    agreements (the API plans new activities; one-call logging comes later)."""
-    body = payload(request.form, CALL_FIELDS)
-    body.update(type="call", account_id=str(account_id), starts_at=local_now().isoformat(),
-                agreements=_agreements(request.form.get("agreements")))
-    # Everything goes in the create call, so the API checks it all before anything exists.
-    closing = {k: body.get(k) for k in ("outcome", "notes", "agreements")}
+    """A call that happened, logged from the customer's page."""
+    body = {**payload(request.form, CALL_FIELDS), "account_id": str(account_id)}
     try:
-        created = user_api().post("/activities", body, idempotency_key=request.form.get("idempotency_key") or None)
-        user_api().call("POST", f"/activities/{created.data['id']}/complete", body=closing)
+        record_call(body, request.form.get("idempotency_key"))
     except ApiError as exc:
         if exc.status not in (400, 403, 409, 422):
             raise

@@ -10,6 +10,8 @@ from flask import Blueprint
 from console.api import ApiError
 from console.auth import current_user, login_required, user_api
 from console.i18n import parse_time
+from console.money import totals
+from console.sla import next_due
 from console.views import account_names, day_window, local_now, owner_names, page_or_region, scope_owners
 
 bp = Blueprint("today", __name__)
@@ -47,12 +49,6 @@ def _kept(answer, owners: set[str] | None, key: str = "owner_id"):
     return items if owners is None else [i for i in items if i.get(key) in owners]
 
 
-def _case_due(case: dict) -> str:
-    """The next SLA target: first response until someone answered, then resolution."""
-    return (case.get("resolution_due_at") if case.get("first_responded_at") else case.get("first_response_due_at")) \
-        or "9999"
-
-
 def _cases_near_sla(cases, accounts, owners, user) -> list[dict] | None:
     if cases is None:
         return None
@@ -63,7 +59,7 @@ def _cases_near_sla(cases, accounts, owners, user) -> list[dict] | None:
     else:
         mine = {a["id"] for a in accounts or []}
         kept = [c for c in cases if c.get("account_id") in mine or c.get("assignee_id") in owners]
-    return sorted(kept, key=_case_due)[:10]
+    return sorted(kept, key=next_due)[:10]
 
 
 def _follow_ups(overdue, upcoming, now: datetime) -> list[dict] | None:
@@ -95,12 +91,4 @@ def index():
 
 
 def _total(deals: list[dict]) -> list[dict]:
-    """Money per currency: amounts in different currencies are never added up."""
-    from decimal import Decimal
-
-    sums: dict[str, Decimal] = {}
-    for deal in deals:
-        amount = deal.get("amount") or {}
-        if amount.get("amount"):
-            sums[amount["currency"]] = sums.get(amount["currency"], Decimal(0)) + Decimal(amount["amount"])
-    return [{"amount": str(v), "currency": k} for k, v in sorted(sums.items())]
+    return totals(d.get("amount") for d in deals)

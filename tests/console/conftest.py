@@ -36,3 +36,14 @@ def signed_in(client):
     reply = client.post("/login", data={"email": "javier.morales@cadena.local", "password": "cadena-demo"})
     assert reply.status_code == 302
     return client
+
+
+@pytest.fixture
+def sign_in(client, fake):
+    """sign_in("manager") → the test client, signed in with that role."""
+    def as_role(role: str, **claims):
+        fake.sign_in_as(role, **claims)
+        reply = client.post("/login", data={"email": f"{role}@cadena.local", "password": "x"})
+        assert reply.status_code == 302
+        return client
+    return as_role

@@ -36,8 +36,15 @@ CONTACT = {"id": CONTACT_ID, "version": 1, "first_name": "José", "last_name": "
            "notes": "Llámale Pepe, es del Real Madrid."}
 DEAL = {"id": DEAL_ID, "version": 5, "name": "Renovación ERP", "account_id": ACCOUNT_ID, "amount": money("12600.50"),
         "close_date": "2026-11-28", "stage": "proposal", "probability": 50, "owner_id": USER_ID}
+MANAGER_ID = "55555555-5555-4555-8555-555555555555"
+CASE_ID = "66666666-6666-4666-8666-666666666666"
+CAMPAIGN_ID = "77777777-7777-4777-8777-777777777777"
+ACTIVITY_ID = "88888888-8888-4888-8888-888888888888"
+HANDOVER_ID = "99999999-9999-4999-8999-999999999990"
 USERS = [{"id": USER_ID, "name": "Javier Morales", "email": "javier.morales@cadena.local", "role": "rep",
-          "team": "Iberia", "active": True}]
+          "team": "Iberia", "active": True, "manager_id": MANAGER_ID, "version": 2},
+         {"id": MANAGER_ID, "name": "Lucía Fernández", "email": "lucia.fernandez@cadena.local", "role": "manager",
+          "team": "Iberia", "active": True, "manager_id": None, "version": 1}]
 
 
 def page(items, cursor=None):
@@ -68,6 +75,65 @@ def default_routes():
     }
 
 
+def forecast(quota="125000.00", won="53998.60", attainment=0.432):
+    return {"period": "2026-Q4", "period_start": "2026-10-01", "period_end": "2026-12-31", "currency": "EUR",
+            "quota": money(quota), "closed_won": money(won), "commit": money("10501.00"),
+            "best_case": money("0.00"), "pipeline": money("62308.80"), "weighted_pipeline": money("19200.48"),
+            "attainment": attainment}
+
+
+ACTIVITY = {"id": ACTIVITY_ID, "version": 1, "type": "meeting", "subject": "Demo del ERP", "status": "planned",
+            "starts_at": "2026-11-26T09:00:00+00:00", "ends_at": "2026-11-26T10:00:00+00:00", "due_at": None,
+            "remind_at": "2026-11-26T08:30:00+00:00", "location": "Haro", "account_id": ACCOUNT_ID,
+            "contact_id": CONTACT_ID, "opportunity_id": None, "case_id": None, "owner_id": USER_ID,
+            "outcome": None, "notes": None, "agreements": None, "overdue": False}
+CASE = {"id": CASE_ID, "version": 4, "number": 7, "subject": "Certificado caducado", "description": "No firma.",
+        "account_id": ACCOUNT_ID, "contact_id": CONTACT_ID, "channel": "phone", "priority": "urgent", "status": "open",
+        "assignee_id": MANAGER_ID, "first_response_due_at": "2026-11-20T10:00:00+00:00",
+        "resolution_due_at": "2026-11-21T10:00:00+00:00", "first_responded_at": None, "resolved_at": None,
+        "sla_breached": True, "satisfaction": None, "created_at": "2026-11-20T09:00:00+00:00"}
+SEGMENT = {"industry": [], "country": ["ES"], "region": [], "account_segment": [], "lifecycle_stage": ["prospect"],
+           "annual_revenue_min": None, "annual_revenue_max": None, "interests": []}
+CAMPAIGN = {"id": CAMPAIGN_ID, "version": 1, "name": "Cata Digital 2027", "description": None, "channel": "email",
+            "status": "draft", "starts_at": None, "ends_at": None, "budget": money("12000.00"), "actual_cost": None,
+            "owner_id": USER_ID, "segment": SEGMENT, "templates": {}, "member_count": 0,
+            "progress": {"total": 0, "sent": 0, "pending": 0, "failed": 0, "unknown": 0, "skipped": 0}}
+ROI = {"campaign_id": CAMPAIGN_ID, "cost": money("12000.00"), "influenced_revenue": money("30000.00"),
+       "won_deals": 1, "roi": 1.5, "other_currencies": [],
+       "deals": [{"opportunity_id": DEAL_ID, "account_id": ACCOUNT_ID, "amount": money("30000.00"),
+                  "won_at": "2026-11-20T10:00:00+00:00", "reason": "campaign"}]}
+
+
+def part_two_routes():
+    return {
+        ("GET", "/api/v1/forecast"): lambda q, b: (200, forecast()),
+        ("GET", "/api/v1/agenda"): lambda q, b: (200, {"owner_id": USER_ID, "items": [ACTIVITY], "next_cursor": None}),
+        ("GET", f"/api/v1/activities/{ACTIVITY_ID}"): lambda q, b: (200, ACTIVITY),
+        ("GET", f"/api/v1/users/{USER_ID}/calendar-token"): lambda q, b: (200, {
+            "token": "t-1", "url": f"http://x.test/api/v1/users/{USER_ID}/calendar.ics?token=t-1"}),
+        ("GET", f"/api/v1/cases/{CASE_ID}"): lambda q, b: (200, CASE),
+        ("GET", f"/api/v1/cases/{CASE_ID}/comments"): lambda q, b: (200, page([
+            {"id": "c-1", "body": "Revisado el certificado.", "public": False, "author_type": "staff",
+             "author_id": MANAGER_ID, "created_at": "2026-11-20T09:30:00+00:00"}])),
+        ("GET", "/api/v1/campaigns"): lambda q, b: (200, page([CAMPAIGN])),
+        ("GET", f"/api/v1/campaigns/{CAMPAIGN_ID}"): lambda q, b: (200, CAMPAIGN),
+        ("GET", f"/api/v1/campaigns/{CAMPAIGN_ID}/members"): lambda q, b: (200, page([
+            {"campaign_id": CAMPAIGN_ID, "contact_id": CONTACT_ID, "account_id": ACCOUNT_ID, "status": "targeted",
+             "delivery": None}])),
+        ("GET", f"/api/v1/campaigns/{CAMPAIGN_ID}/roi"): lambda q, b: (200, ROI),
+        ("POST", "/api/v1/campaigns/segment-count"): lambda q, b: (200, {"count": 12}),
+        ("GET", f"/api/v1/users/{USER_ID}"): lambda q, b: (200, USERS[0]),
+        ("GET", f"/api/v1/handovers/{HANDOVER_ID}"): lambda q, b: (200, {
+            "handover_id": HANDOVER_ID, "from_user_id": USER_ID, "to_user_id": MANAGER_ID, "status": "pending",
+            "services": {"accounts": {"status": "done", "moved": {"accounts": 3}},
+                         "support": {"status": "pending", "moved": {}}},
+            "created_at": "2026-11-27T09:00:00+00:00", "completed_at": None}),
+        ("GET", "/api/v1/api-clients"): lambda q, b: (200, page([
+            {"id": "ac-1", "name": "ERP sync", "role": "rep", "client_id": "ac-1", "active": True,
+             "created_at": "2026-11-01T09:00:00+00:00", "revoked_at": None}])),
+    }
+
+
 def customer_360(**changes):
     body = {"account": ACCOUNT, "view": {"account_id": ACCOUNT_ID, "open_cases": 1, "open_pipeline": money("12600.50"),
                                          "won_total": money("5250.50"), "last_activity_at": None, "health_score": 75,
@@ -84,8 +150,14 @@ class FakeApi:
     """A transport for console.api.Api: (method, path, query, body, headers) → (status, headers, bytes)."""
 
     def __init__(self):
-        self.routes = default_routes()
+        self.routes = {**default_routes(), **part_two_routes()}
         self.calls: list[dict] = []
+
+    def sign_in_as(self, role: str, sub: str = USER_ID, team: str | None = "Iberia"):
+        """The next login gets a token with this role."""
+        self.on("POST", "/api/v1/auth/token", 200, {"access_token": jwt_for(sub=sub, role=role, team=team),
+                                                   "token_type": "Bearer", "expires_in": 900,
+                                                   "refresh_token": "r-1"})
 
     def on(self, method: str, path: str, status: int, body=None):
         self.routes[(method, path)] = lambda q, b: (status, body)

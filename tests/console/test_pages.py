@@ -97,3 +97,24 @@ def test_winning_and_losing_send_the_reason(signed_in, fake):
     reply = signed_in.post(f"/pipeline/{DEAL_ID}/lose", data={"reason": "Precio", "name": "Renovación ERP"})
     assert reply.status_code == 303
     assert fake.called("POST", f"/api/v1/opportunities/{DEAL_ID}/lose")[0]["body"] == {"reason": "Precio"}
+
+
+PAGES_BY_ROLE = [("/forecast", "manager"), ("/forecast", "rep"), ("/agenda", "rep"), ("/agenda/new", "rep"),
+                 ("/agenda/log", "rep"), ("/agenda/88888888-8888-4888-8888-888888888888", "rep"), ("/cases", "support"),
+                 ("/cases/new", "support"), ("/cases/66666666-6666-4666-8666-666666666666", "support"),
+                 ("/campaigns", "marketing"), ("/campaigns/new", "marketing"),
+                 ("/campaigns/77777777-7777-4777-8777-777777777777", "marketing"),
+                 ("/campaigns/77777777-7777-4777-8777-777777777777/edit", "marketing"), ("/admin/users", "admin"),
+                 ("/admin/users/new", "admin"), ("/admin/users/11111111-1111-4111-8111-111111111111/edit", "admin"),
+                 ("/admin/handovers/new", "admin"), ("/admin/handovers/99999999-9999-4999-8999-999999999990", "admin"),
+                 ("/admin/api-clients", "admin"), ("/admin/users", "manager")]
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+@pytest.mark.parametrize("path,role", PAGES_BY_ROLE)
+def test_every_page_of_part_two_renders_for_its_role_in_both_languages(sign_in, path, role, lang):
+    reply = sign_in(role).get(f"{path}?lang={lang}")
+    html = reply.get_data(as_text=True)
+    assert reply.status_code == 200, html[:500]
+    assert f'<html lang="{lang}">' in html and 'href="/forecast"' in html and 'href="/cases"' in html
+    assert ('href="/admin/users"' in html) == (role in ("admin", "manager"))
