@@ -7,6 +7,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 
 from console.api import ApiError
 from console.auth import login_required, user_api
+from console.directory import all_pages
 from console.forms import Field, FormState, failed
 from console.labels import SERVICES
 from console.pages.users import hand_over_allowed, require
@@ -18,23 +19,19 @@ FIELDS = [Field("from_user_id"), Field("to_user_id")]
 POLL_SECONDS = 1
 
 
-def _leavers() -> list[tuple[str, str]]:
-    """Whom this user may hand over: an admin any active user but themselves,
-    a manager the people who report to them."""
-    allowed = hand_over_allowed()
-    users = [u for u in directory().all_users(user_api()) if u.get("active", True) and allowed(u)]
-    return [(u["id"], f"{u['name']} · {u.get('team') or '—'}") for u in users]
-
-
-def _successors() -> list[tuple[str, str]]:
-    users = directory().all_users(user_api())
-    return [(u["id"], f"{u['name']} · {u.get('team') or '—'}") for u in users
-            if u.get("active", True) and u.get("role") in ("rep", "manager", "support", "marketing")]
+def _choices(users: list[dict]) -> list[tuple[str, str]]:
+    return [(u["id"], f"{u['name']} · {u.get('team') or '—'}") for u in sorted(users, key=lambda u: u["name"])]
 
 
 def _form_page(form: FormState, status: int = 200):
-    return render_template("users/handover_new.html", form=form, leavers=_leavers(),
-                           successors=_successors()), status
+    """Read fresh, not from the names kept a minute: someone added a moment
+    ago may be the one leaving."""
+    active = all_pages(user_api(), "/users", active="true")
+    allowed = hand_over_allowed()
+    return render_template(
+        "users/handover_new.html", form=form, leavers=_choices([u for u in active if allowed(u)]),
+        successors=_choices([u for u in active if u.get("role") in ("rep", "manager", "support", "marketing")])), \
+        status
 
 
 @bp.route("/new", methods=["GET", "POST"])
