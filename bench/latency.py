@@ -31,8 +31,17 @@ from shared.events import EXCHANGE
 from shared.inbox import handle_batch
 from shared.migrations import upgrade
 from shared.outbox import Relay
+from marshmallow import fields
+from shared.contracts import Payload, contracts, declare
 
 ROUTING_KEY = "bench.latency.ping"
+
+
+class Ping(Payload):
+    n = fields.Integer(required=True)
+
+
+declare(*contracts("A benchmark's ping (not a Cadena event).", Ping, ROUTING_KEY))
 
 
 def percentile(values: list[float], q: float) -> float:

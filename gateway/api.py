@@ -219,6 +219,21 @@ class CustomerTimeline(MethodView):
         return {"items": items, "next_cursor": cursor}
 
 
+@docs.route("/asyncapi.json")
+class AsyncAPI(MethodView):
+    @docs.doc(security=[])
+    @docs.response(200)
+    def get(self):
+        """The event stream: every routing key with its payload contract, AsyncAPI 3.0."""
+        from shared.asyncapi import asyncapi
+        from shared.contracts import catalogue
+
+        cache = current_app.extensions
+        if "cadena.asyncapi" not in cache:
+            cache["cadena.asyncapi"] = asyncapi(catalogue())
+        return jsonify(cache["cadena.asyncapi"])
+
+
 @docs.route("/openapi.json")
 class OpenAPI(MethodView):
     @docs.doc(security=[])

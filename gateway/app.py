@@ -16,7 +16,8 @@ from gateway.clients import build_clients
 from gateway.models import TABLES, Base
 from gateway.tokens import GatewayRevocation, TokenIssuer
 
-PUBLIC = (r"/api/v1/auth/token", r"/api/v1/auth/refresh", r"/api/v1/auth/jwks\.json", r"/api/v1/openapi\.json")
+PUBLIC = (r"/api/v1/auth/token", r"/api/v1/auth/refresh", r"/api/v1/auth/jwks\.json", r"/api/v1/openapi\.json",
+          r"/api/v1/asyncapi\.json")
 
 
 def open_db(settings: config.Settings) -> Database:

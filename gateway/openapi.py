@@ -49,7 +49,25 @@ def merged_spec(gateway_spec: dict) -> dict:
     # Only /api/v1 is public; service health endpoints are not part of it.
     spec["paths"] = {p: v for p, v in sorted(spec["paths"].items()) if p.startswith("/api/v1/")}
     _errors_as_problems(spec)
+    _body_problems(spec)
     return spec
+
+
+BODY_PROBLEMS = {
+    "400": "The body is not valid JSON, or nests deeper than 64 levels.",
+    "413": "The body is larger than this endpoint accepts (CADENA_MAX_BODY_BYTES, 1 MiB).",
+    "415": "The body is not JSON (`Content-Type: application/json`).",
+}
+
+
+def _body_problems(spec: dict) -> None:
+    """What any operation that takes a body may answer before reading it (CONTRACTS §7)."""
+    for item in spec["paths"].values():
+        for operation in item.values():
+            if isinstance(operation, dict) and "requestBody" in operation:
+                for status, description in BODY_PROBLEMS.items():
+                    operation.setdefault("responses", {}).setdefault(status, {
+                        "description": description, "content": {PROBLEM: {"schema": dict(PROBLEM_REF)}}})
 
 
 def _is_error(status: str) -> bool:

@@ -1,14 +1,13 @@
 """Routes /api/v1/<resource> to the service that owns it."""
 from __future__ import annotations
 
-import importlib
 import re
 
 from flask import Blueprint, Response, current_app, g, request
 
-from shared import config
 from shared.http import NotFound, Problem
 
+from gateway import route_table as route_table_module
 from gateway.clients import ServiceUnavailable
 
 FORWARD_REQUEST = ("Authorization", "Content-Type", "Accept", "If-Match", "If-None-Match", "X-Request-ID",
@@ -20,18 +19,12 @@ MAYBE_DONE = ("ReadTimeoutError", "ProtocolError", "RemoteDisconnected", "Incomp
 
 
 def route_table() -> list[tuple[re.Pattern, str]]:
-    table = []
-    for name in config.SERVICE_PORTS:
-        module = importlib.import_module(f"services.{name}")
-        table.extend((re.compile(pattern), name) for pattern in getattr(module, "ROUTES", ()))
-    return table
+    return [(re.compile(pattern), name) for name, patterns in route_table_module.ROUTES.items()
+            for pattern in patterns]
 
 
 def public_routes() -> tuple[str, ...]:
-    paths: list[str] = []
-    for name in config.SERVICE_PORTS:
-        paths.extend(getattr(importlib.import_module(f"services.{name}"), "PUBLIC_ROUTES", ()))
-    return tuple(paths)
+    return route_table_module.PUBLIC
 
 
 def owner_of(path: str, table) -> str | None:

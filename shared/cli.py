@@ -348,6 +348,21 @@ def tail(pattern, data):
     tail_events(config.load("gateway").amqp_url, pattern, show_data=data)
 
 
+@events.command("catalogue")
+@click.option("--write", is_flag=True, help="rewrite the catalogue in docs/events.md")
+def events_catalogue(write):
+    """Print every event's contract as a table (generated from services/*/events.py)."""
+    from shared.asyncapi import catalogue_markdown, with_catalogue
+    from shared.contracts import catalogue
+
+    if not write:
+        click.echo(catalogue_markdown(catalogue()))
+        return
+    path = config.ROOT / "docs" / "events.md"
+    path.write_text(with_catalogue(path.read_text(), catalogue()))
+    click.echo(f"Wrote the catalogue into {path.relative_to(config.ROOT)}")
+
+
 @events.command("replay-dlq")
 @click.argument("service")
 @click.option("--purpose", default="events", show_default=True)

@@ -237,7 +237,11 @@ class UnitOfWork:
             self.session.close()
 
     def publish(self, routing_key: str, subject: str | None, data: dict, *, event_id: str | None = None) -> str:
-        """Record an event to publish once this unit commits. Returns its id."""
+        """Record an event to publish once this unit commits. Returns its id.
+        Its data must match the routing key's contract (shared/contracts.py)."""
+        from shared.contracts import catalogue
+
+        catalogue().check(routing_key, data)
         envelope = events.new_event(
             source=self.db.component,
             type=routing_key,

@@ -31,6 +31,30 @@ class PermanentError(Exception):
     """Raise from a handler for an event that can never be handled."""
 
 
+def merge_handlers(*tables: Mapping[str, Handler]) -> dict[str, Handler]:
+    """One table from several (a service's reactions, one module per source);
+    a routing key in two of them is a mistake, said at import."""
+    merged: dict[str, Handler] = {}
+    for table in tables:
+        for key, handler in table.items():
+            if key in merged:
+                raise ValueError(f"two handlers for {key}")
+            merged[key] = handler
+    return merged
+
+
+def check_handlers(component: str, handlers: Mapping[str, Handler], catalogue) -> None:
+    """At a worker's start: every handler reacts to a declared event, and no
+    declared event has two handlers (a catch-all "#" is the one fallback)."""
+    for pattern in handlers:
+        if not any(topic_matches(pattern, key) for key in catalogue.by_key):
+            raise ValueError(f"{component} has a handler for {pattern}, which no event contract declares")
+    for key in catalogue.by_key:
+        matching = [p for p in handlers if p != "#" and topic_matches(p, key)]
+        if len(matching) > 1:
+            raise ValueError(f"{component} has {len(matching)} handlers for {key}: {matching}")
+
+
 def find_handler(handlers: Mapping[str, Handler], routing_key: str) -> Handler | None:
     if routing_key in handlers:
         return handlers[routing_key]
@@ -68,7 +92,7 @@ def record_receipts(uow, consumer: str, batch: Sequence[dict]) -> set[str]:
 
 
 def handle_batch(db: Database, consumer: str, handlers: Mapping[str, Handler],
-                 deliveries: Sequence[tuple[str, bytes]]) -> list[str]:
+                 deliveries: Sequence[tuple[str, bytes]], catalogue=None) -> list[str]:
     """Run a window of deliveries in one transaction; return, per delivery, what
     to tell the broker.
 
@@ -79,7 +103,7 @@ def handle_batch(db: Database, consumer: str, handlers: Mapping[str, Handler],
     others are applied once, as if there had been no batch.
     """
     if len(deliveries) <= 1:
-        return [handle(db, consumer, handlers, routing_key, body) for routing_key, body in deliveries]
+        return [handle(db, consumer, handlers, routing_key, body, catalogue) for routing_key, body in deliveries]
     outcomes: list[str | None] = [None] * len(deliveries)
     ready: list[tuple[int, dict, Handler]] = []
     for index, (routing_key, body) in enumerate(deliveries):
@@ -88,9 +112,9 @@ def handle_batch(db: Database, consumer: str, handlers: Mapping[str, Handler],
         except events.InvalidEvent:
             event = None
         handler = find_handler(handlers, event["type"]) if event else None
-        if handler is None:
-            # Garbage or nothing to run: the single path logs, counts and answers it without a transaction.
-            outcomes[index] = handle(db, consumer, handlers, routing_key, body)
+        if handler is None or (catalogue is not None and catalogue.problems(event["type"], event["data"])):
+            # Garbage, a broken contract or nothing to run: the single path logs, counts and answers it.
+            outcomes[index] = handle(db, consumer, handlers, routing_key, body, catalogue)
         else:
             ready.append((index, event, handler))
     if not ready:
@@ -113,7 +137,7 @@ def handle_batch(db: Database, consumer: str, handlers: Mapping[str, Handler],
     except Exception as exc:
         log.info("batch_retried_singly", consumer=consumer, size=len(ready), error=repr(exc)[:200])
         for index, _event, _handler in ready:
-            outcomes[index] = handle(db, consumer, handlers, *deliveries[index])
+            outcomes[index] = handle(db, consumer, handlers, *deliveries[index], catalogue)
         return outcomes  # type: ignore[return-value]
     seen: set[str] = set()
     for index, event, _handler in ready:
@@ -124,13 +148,23 @@ def handle_batch(db: Database, consumer: str, handlers: Mapping[str, Handler],
     return outcomes  # type: ignore[return-value]
 
 
-def handle(db: Database, consumer: str, handlers: Mapping[str, Handler], routing_key: str, body: bytes) -> str:
-    """Run one delivery; return what to tell the broker."""
+def handle(db: Database, consumer: str, handlers: Mapping[str, Handler], routing_key: str, body: bytes,
+           catalogue=None) -> str:
+    """Run one delivery; return what to tell the broker. With a
+    ``catalogue`` (shared/contracts.py), an event whose data breaks its
+    type's contract, or whose type has none, goes to the dead-letter queue."""
     try:
         event = events.decode(body)
     except events.InvalidEvent as exc:
         log.warning("invalid_event", consumer=consumer, routing_key=routing_key, error=str(exc)[:200])
         HANDLER_ERRORS.labels(db.component, routing_key, "invalid").inc()
+        EVENTS_CONSUMED.labels(db.component, consumer, "rejected").inc()
+        return REJECT
+    problem = catalogue.problems(event["type"], event["data"]) if catalogue is not None else None
+    if problem:
+        log.warning("event_breaks_contract", consumer=consumer, event_id=event["id"], type=event["type"],
+                    error=problem[:300])
+        HANDLER_ERRORS.labels(db.component, event["type"], "contract").inc()
         EVENTS_CONSUMED.labels(db.component, consumer, "rejected").inc()
         return REJECT
     handler = find_handler(handlers, event["type"])

@@ -10,6 +10,7 @@ from typing import Callable, Mapping
 from shared import inbox
 from shared.bus import Consumer, QueueSpec
 from shared.config import Settings
+from shared.contracts import catalogue
 from shared.db import Database
 from shared.observability import configure_logging, get_logger
 from shared.outbox import Relay
@@ -38,6 +39,8 @@ class Worker:
     def __post_init__(self) -> None:
         from shared.retention import purge
 
+        inbox.check_handlers(self.settings.component, self.handlers, catalogue())
+
         settings = self.settings
         self.jobs = [*self.jobs, Job("retention", settings.retention_interval, lambda: purge(
             self.db, settings.outbox_retention_days, settings.inbox_retention_days))]
@@ -53,8 +56,10 @@ class Worker:
     def consumer(self) -> Consumer:
         queue = self.queue
 
+        known = catalogue()
+
         def on_batch(deliveries: list[tuple[str, bytes]]) -> list[str]:
-            outcomes = inbox.handle_batch(self.db, queue.name, self.handlers, deliveries)
+            outcomes = inbox.handle_batch(self.db, queue.name, self.handlers, deliveries, known)
             return inbox.requeue_after_outage(self.db, outcomes, self.stop)
 
         return Consumer(self.settings.amqp_url, queue, on_batch=on_batch, stop=self.stop, name=queue.name)

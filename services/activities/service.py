@@ -11,6 +11,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from shared.auth import Principal, UserDirectory, authorize_write
 from shared.db import utcnow
+from shared.peer import owner_unavailable
 from shared.http import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed, ensure_version, keyset_page
 
 from services.activities import rules, schemas
@@ -74,6 +75,7 @@ def _check_links(uow, actor: Principal, values: dict, given: set[str], links: Li
     opportunity or case when the caller left it out."""
     errors: dict[str, list[str]] = {}
     unverified: dict[str, list[str]] = {}
+    owners: set[str] = set()
     found: dict[str, LinkedRecord] = {}
     for field, (kind, _service, _path) in LINKS.items():
         record_id = values.get(field)
@@ -84,6 +86,7 @@ def _check_links(uow, actor: Principal, values: dict, given: set[str], links: Li
         except Unverifiable as exc:
             unverified[field] = [f"Could not be verified: the {exc.service} service is unavailable ({exc.reason}); "
                                  "retry shortly."]
+            owners.add(exc.service)
             continue
         if record is None:
             errors[field] = [f"No {kind} with this id."]
@@ -92,9 +95,7 @@ def _check_links(uow, actor: Principal, values: dict, given: set[str], links: Li
     if errors:
         raise Invalid("The activity links to records that do not exist.", errors={**errors, **unverified})
     if unverified:
-        names = ", ".join(unverified)
-        raise Invalid(f"Could not verify {names}: the service owning it is unavailable; retry shortly.",
-                      errors=unverified, slug="link-unverifiable")
+        raise owner_unavailable(", ".join(sorted(owners)), ", ".join(unverified), "unreachable", errors=unverified)
     if values.get("account_id") is None and "account_id" not in given:
         for field in ("contact_id", "opportunity_id", "case_id"):
             if field in found and found[field].account_id:

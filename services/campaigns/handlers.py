@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from shared.auth import on_user_changed
+from shared.handover import handover_handler
 from shared.inbox import PermanentError
 
 from services.campaigns import schemas, service
@@ -167,11 +168,6 @@ def on_opportunity_deleted(event: dict, uow) -> None:
 
 # -- identity ------------------------------------------------------------------------
 
-def on_handover_requested(event: dict, uow) -> None:
-    data = schemas.HandoverEvent().load(event["data"])
-    service.hand_over(uow, data["handover_id"], data["from_user_id"], data["to_user_id"])
-
-
 HANDLERS = {
     "accounts.account.created": on_account_changed,
     "accounts.account.updated": on_account_changed,
@@ -188,5 +184,5 @@ HANDLERS = {
     "opportunities.opportunity.deleted": on_opportunity_deleted,
     "identity.user.created": on_user_changed,
     "identity.user.updated": on_user_changed,
-    "identity.user.handover_requested": on_handover_requested,
+    "identity.user.handover_requested": handover_handler("campaigns", service.reassign_campaigns),
 }

@@ -264,9 +264,3 @@ class OpportunityEvent(_Event):
     currency = fields.String(allow_none=True)
     stage = fields.String(allow_none=True)
     won_at = fields.String(allow_none=True)  # parsed leniently by the handler
-
-
-class HandoverEvent(_Event):
-    handover_id = fields.String(required=True)
-    from_user_id = fields.String(required=True)
-    to_user_id = fields.String(required=True)

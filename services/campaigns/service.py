@@ -429,7 +429,7 @@ def campaign_roi(session, campaign_id, default_currency: str = DEFAULT_CURRENCY)
 
 # -- handover ----------------------------------------------------------------------
 
-def hand_over(uow, handover_id: str, from_user_id: str, to_user_id: str) -> int:
+def reassign_campaigns(uow, from_user_id: str, to_user_id: str) -> dict[str, int]:
     """The user's open (draft or active) campaigns pass to to_user_id (no commit: a handler)."""
     session = uow.session
     moved = 0
@@ -440,6 +440,4 @@ def hand_over(uow, handover_id: str, from_user_id: str, to_user_id: str) -> int:
         session.flush()
         uow.publish("campaigns.campaign.updated", campaign.id, campaign_data(campaign))
         moved += 1
-    uow.publish("campaigns.handover.completed", handover_id,
-                {"handover_id": handover_id, "service": "campaigns", "moved": {"campaigns": moved}})
-    return moved
+    return {"campaigns": moved}

@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from shared.db import utcnow
 from shared.http import Invalid
-from shared.peer import PeerUnavailable, fetch_record
+from shared.peer import PeerUnavailable, fetch_record, owner_unavailable
 
 from services.opportunities.models import AccountReplica, ContactReplica
 
@@ -94,11 +94,10 @@ def mark_contact_deleted(session, data: dict) -> None:
 
 
 def _miss(kind: str, field: str, ident: str, reason: str | None = None):
-    detail = f"No {kind} with id {ident}."
     if reason:
-        detail = (f"The {kind} {ident} is not known here yet and the accounts service could not confirm it "
-                  f"({reason}); retry in a moment.")
-    return Invalid(detail, errors={field: [f"No {kind} with this id."]})
+        return owner_unavailable("accounts", f"the {kind} {ident}", reason,
+                                 errors={field: ["Could not be verified yet; retry shortly."]})
+    return Invalid(f"No {kind} with id {ident}.", errors={field: [f"No {kind} with this id."]})
 
 
 def find_account(session, account_id: str, token: str | None, client: AccountsClient | None,

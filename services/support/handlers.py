@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from shared.auth import on_user_changed
-from shared.inbox import PermanentError
+from shared.handover import handover_handler
 
 from services.support import replica, service
 from services.support.models import AccountReplica, ContactReplica
@@ -26,18 +26,10 @@ def on_contact_deleted(event: dict, uow) -> None:
     replica.mark_deleted(uow.session, ContactReplica, event["data"].get("id") or event["subject"])
 
 
-def on_handover_requested(event: dict, uow) -> None:
-    """identity.user.handover_requested → the user's open cases pass to to_user_id."""
-    data = event["data"]
-    if not all(data.get(k) for k in ("handover_id", "from_user_id", "to_user_id")):
-        raise PermanentError("a handover needs handover_id, from_user_id and to_user_id")
-    service.hand_over_cases(uow, data["handover_id"], data["from_user_id"], data["to_user_id"])
-
-
 HANDLERS = {
     "identity.user.created": on_user_changed,
     "identity.user.updated": on_user_changed,
-    "identity.user.handover_requested": on_handover_requested,
+    "identity.user.handover_requested": handover_handler("support", service.reassign_cases),
     "accounts.account.created": on_account_changed,
     "accounts.account.updated": on_account_changed,
     "accounts.account.deleted": on_account_deleted,

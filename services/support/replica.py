@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from shared.db import utcnow
 from shared.observability import get_logger
-from shared.peer import PeerUnavailable, fetch_record
+from shared.peer import PeerUnavailable, fetch_record, owner_unavailable
 
 from services.support.models import AccountReplica, ContactReplica
 
@@ -109,4 +109,5 @@ class AccountsLookup:
             return fetch_record(self.accounts_url + path, token, timeout=self.timeout, connect_timeout=0.5)
         except PeerUnavailable as exc:
             log.warning("accounts_lookup_failed", path=path.split("?")[0], reason=exc.reason)
-            return None
+            what = "the sender" if "email=" in path else path.rsplit("/", 2)[-2].rstrip("s") + " " + path.rsplit("/", 1)[-1]
+            raise owner_unavailable("accounts", what, exc.reason) from None

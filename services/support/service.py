@@ -478,7 +478,7 @@ def publish_breaches(db: Database, now: datetime | None = None, batch: int = 200
 
 # -- handover -------------------------------------------------------------------
 
-def hand_over_cases(uow, handover_id: str, from_user_id: str, to_user_id: str) -> int:
+def reassign_cases(uow, from_user_id: str, to_user_id: str) -> dict[str, int]:
     """Every open case of a user passes to another (no commit: a handler)."""
     session = uow.session
     cases = list(session.scalars(select(Case).where(
@@ -489,6 +489,4 @@ def hand_over_cases(uow, handover_id: str, from_user_id: str, to_user_id: str) -
     session.flush()
     for case in cases:
         uow.publish("support.case.updated", case.id, case_data(case))
-    uow.publish("support.handover.completed", str(handover_id), {
-        "handover_id": str(handover_id), "service": "support", "moved": {"cases": len(cases)}})
-    return len(cases)
+    return {"cases": len(cases)}

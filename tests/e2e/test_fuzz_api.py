@@ -89,6 +89,8 @@ KNOWN_BUGS: list[Known] = []
 
 # Findings that are not bugs, and why.
 NOT_BUGS = [
+    # A body over the size limit is refused with 413 before it is read: a rejection, however invalid it was.
+    lambda f: f.check == "negative_data_rejection" and f.status == 413,
     # Unknown query parameters are ignored, as most HTTP APIs do; schemathesis counts them as invalid input.
     lambda f: f.check == "negative_data_rejection" and "violates `additionalProperties`" in f.detail
     and "query" in f.detail and "became" not in f.detail and "violates `type`" not in f.detail,

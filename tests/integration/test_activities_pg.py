@@ -188,8 +188,8 @@ def test_a_replica_miss_reads_the_record_from_its_owner_over_http(build, activit
     # The owner is down: a record nobody can vouch for is refused, naming the link.
     down = activities.client.post("/api/v1/activities", json={"type": "call", "starts_at": utcnow().isoformat(),
                                                               "account_id": str(uuid.uuid4())}, headers=h)
-    assert down.status_code == 422
-    assert down.get_json()["type"].endswith("/link-unverifiable") and "account_id" in down.get_json()["errors"]
+    assert down.status_code == 503
+    assert down.get_json()["type"].endswith("/owner-unavailable") and "account_id" in down.get_json()["errors"]
     # What it already learnt still counts.
     again = activities.client.post("/api/v1/activities", json={"type": "call", "starts_at": utcnow().isoformat(),
                                                                "contact_id": contact["id"]}, headers=h)

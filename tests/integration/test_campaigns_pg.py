@@ -302,7 +302,7 @@ def test_roi_from_real_won_events(system, amqp_url):
     publish(amqp_url, "opportunities.opportunity.won", {  # Eva's company bought before she answered
         "opportunity_id": "opp-early", "account": {"id": late, "name": "Conservas"}, "primary_contact": None,
         "amount": {"amount": "9999.99", "currency": "EUR"}, "won_at": (now - timedelta(days=3)).isoformat(),
-        "line_items": [], "currency": "EUR"}, "opp-early")
+        "line_items": [], "currency": "EUR", "close_date": now.date().isoformat()}, "opp-early")
     for contact_id in (ana, eva):
         reply = campaigns.client.patch(f"/api/v1/campaigns/{cid}/members/{contact_id}", json={"status": "responded"},
                                        headers=MK)
@@ -313,11 +313,12 @@ def test_roi_from_real_won_events(system, amqp_url):
         "amount": {"amount": "500.00", "currency": "EUR"}}, tagged)
     publish(amqp_url, "opportunities.opportunity.won", {
         "opportunity_id": tagged, "account": {"id": "another", "name": "Otra"}, "amount": {"amount": "750.25",
-        "currency": "EUR"}, "won_at": (now + timedelta(seconds=1)).isoformat(), "currency": "EUR"}, tagged)
+        "currency": "EUR"}, "won_at": (now + timedelta(seconds=1)).isoformat(), "currency": "EUR",
+        "line_items": [], "close_date": now.date().isoformat()}, tagged)
     publish(amqp_url, "opportunities.opportunity.won", {
         "opportunity_id": "opp-ana", "account": {"id": bodega, "name": "Bodegas"},
         "amount": {"amount": "1234.50", "currency": "EUR"}, "won_at": (now + timedelta(seconds=2)).isoformat(),
-        "currency": "EUR"}, "opp-ana")
+        "currency": "EUR", "line_items": [], "close_date": now.date().isoformat()}, "opp-ana")
 
     def roi():
         body = campaigns.client.get(f"/api/v1/campaigns/{cid}/roi", headers=MK).get_json()

@@ -19,6 +19,7 @@ from shared.bus import bind_queue, parameters
 from shared.events import CONTENT_TYPE, EXCHANGE, encode, new_event
 from shared.ops_metrics import ConsumerLagCollector, register_consumer_lag
 from shared.worker import Worker
+from tests.support.contracts import declare_test_events
 from tests.support.auth import headers
 from tests.support.broker import Listener
 from tests.support.proxy import TcpProxy
@@ -245,6 +246,7 @@ def sample(registry, name: str, **labels):
 def test_consumer_lag_and_dead_letters_are_on_the_worker_metrics(build, amqp_url):
     accounts = build("accounts")
     topic = f"lag{uuid.uuid4().hex[:8]}"
+    declare_test_events(topic, "counted")
     worker = Worker(accounts.settings, accounts.db, {f"{topic}.thing.counted": lambda event, uow: None},
                     purpose=f"{topic}-events")
     accounts._workers.append(worker)

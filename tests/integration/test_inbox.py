@@ -11,6 +11,7 @@ from shared.bus import parameters
 from shared.events import EXCHANGE, encode, new_event
 from shared.inbox import PermanentError
 from shared.worker import Worker
+from tests.support.contracts import declare_test_events
 from tests.support.wait import until
 
 
@@ -56,6 +57,7 @@ def consumer(build):
 
     handlers = {f"{topic}.thing.counted": on_counted, f"{topic}.thing.rejected": on_rejected,
                 f"{topic}.thing.flaky": on_flaky}
+    declare_test_events(topic, "counted", "rejected", "flaky")
     settings = accounts.settings.__class__(**{**accounts.settings.__dict__, "consumer_delivery_limit": 3})
     worker = Worker(settings, accounts.db, handlers, purpose=f"{topic}-events")
     accounts._workers.append(worker)

@@ -285,9 +285,9 @@ def test_a_link_that_cannot_be_verified_is_refused_naming_it(svc):
     _, h = rep()
     svc.owners.down.add("opportunity")
     r = svc.client.post("/api/v1/activities", json=meeting(opportunity_id=str(uuid.uuid4())), headers=h)
-    assert r.status_code == 422
+    assert r.status_code == 503 and r.headers["Retry-After"]
     problem = r.get_json()
-    assert problem["type"].endswith("/link-unverifiable") and "opportunity_id" in problem["errors"]
+    assert problem["type"].endswith("/owner-unavailable") and "opportunity_id" in problem["errors"]
     assert "opportunities" in problem["errors"]["opportunity_id"][0]
 
 

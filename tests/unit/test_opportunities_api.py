@@ -161,11 +161,11 @@ def test_replica_miss_reads_the_account_once_from_accounts_with_the_callers_toke
         assert session.get(AccountReplica, fresh).name == "Recién Creada S.L."
 
 
-def test_replica_miss_with_accounts_down_is_422_saying_so(opps):
+def test_replica_miss_with_accounts_down_is_503_saying_so(opps):
     opps.fake.down = True
     reply = create(opps, account_id=str(uuid.uuid4()))
-    assert reply.status_code == 422
-    assert "could not confirm" in reply.get_json()["detail"]
+    assert reply.status_code == 503 and reply.headers["Retry-After"]
+    assert "could not confirm" in reply.get_json()["detail"] and "account_id" in reply.get_json()["errors"]
 
 
 def test_deleted_account_is_refused(opps):

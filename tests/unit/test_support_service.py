@@ -23,8 +23,9 @@ CONTACT = str(uuid.uuid4())
 
 @pytest.fixture
 def support(sqlite_build):
-    # Nothing listens on port 1: replica misses find nothing, hermetically.
     built = sqlite_build("support", gateway_url="http://127.0.0.1:1", extra={"accounts_url": "http://127.0.0.1:1"})
+    # A replica miss asks accounts, which (here) knows nothing more: "no such record".
+    built.app.extensions["cadena.accounts"]._fetch = lambda path, token: None
     feed(built.db, "accounts.account.created", {"id": ACCOUNT, "name": "Bodegas Valdeolmos", "version": 1})
     feed(built.db, "accounts.contact.created", {"id": CONTACT, "first_name": "María", "last_name": "García",
                                                 "email": "Maria@Bodegas.es", "account_id": ACCOUNT, "version": 1})
@@ -493,3 +494,12 @@ def test_a_case_number_beyond_what_a_bigint_holds_is_a_422(support):
     reply = support.client.get("/api/v1/cases?number=44912537205962704945152", headers=headers("admin"))
     assert reply.status_code == 422 and reply.mimetype == "application/problem+json"
     assert "number" in reply.get_json()["errors"]
+
+
+def test_a_case_for_an_account_nobody_can_vouch_for_is_503_not_422(sqlite_build):
+    # Nothing listens on port 1: the accounts service is down, not the account missing.
+    built = sqlite_build("support", gateway_url="http://127.0.0.1:1", extra={"accounts_url": "http://127.0.0.1:1"})
+    reply = built.client.post("/api/v1/cases", json={"subject": "x", "account_id": str(uuid.uuid4())}, headers=staff())
+    assert reply.status_code == 503 and reply.headers["Retry-After"]
+    assert reply.json["type"].endswith("/owner-unavailable") and "could not confirm" in reply.json["detail"]
+    assert published(built.db) == []

@@ -1,0 +1,19 @@
+"""Which service owns which public path. The gateway's own table, so that it
+runs without the services' code (each can be deployed on its own);
+tests/unit/test_routing.py holds it to every route every service serves.
+
+Regular expressions over the path, matched whole."""
+from __future__ import annotations
+
+ROUTES: dict[str, tuple[str, ...]] = {
+    "accounts": (r"/api/v1/accounts(/.*)?", r"/api/v1/contacts(/.*)?"),
+    "opportunities": (r"/api/v1/opportunities(/.*)?", r"/api/v1/pipeline(/.*)?", r"/api/v1/quotas(/.*)?",
+                      r"/api/v1/forecast"),
+    "activities": (r"/api/v1/activities(/.*)?", r"/api/v1/agenda", r"/api/v1/users/[^/]+/calendar\.ics",
+                   r"/api/v1/users/[^/]+/calendar-token"),
+    "campaigns": (r"/api/v1/campaigns(/.*)?",),
+    "support": (r"/api/v1/cases(/.*)?", r"/api/v1/sla-policy"),
+}
+
+# Paths that carry their own credential (no bearer token): the calendar feed's ?token=.
+PUBLIC: tuple[str, ...] = (r"/api/v1/users/[^/]+/calendar\.ics",)

@@ -1,0 +1,144 @@
+"""Typed event contracts: one payload schema per routing key, declared by
+the service that owns the event (``services/<name>/events.py``,
+``gateway/events.py`` for identity), checked when an event is written to
+the outbox and when a consumer reads one. docs/events.md and the AsyncAPI
+document (``GET /api/v1/asyncapi.json``) are generated from them.
+
+Payloads name the minimum a consumer may rely on; more fields may be sent
+(additive changes keep ``dataversion`` "1"), so schemas accept unknown
+fields and consumers ignore what they don't know.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from functools import lru_cache
+
+from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
+
+# Every component that owns events, and where it declares them.
+OWNERS = {
+    "identity": "gateway.events",
+    "accounts": "services.accounts.events",
+    "opportunities": "services.opportunities.events",
+    "activities": "services.activities.events",
+    "campaigns": "services.campaigns.events",
+    "support": "services.support.events",
+}
+
+
+class ContractViolation(ValueError):
+    """An event that does not match its routing key's contract (or has none)."""
+
+
+# -- building blocks for payload schemas ---------------------------------------------
+
+class Payload(Schema):
+    class Meta:
+        unknown = INCLUDE
+
+
+def ident(required: bool = True, **kw) -> fields.String:
+    return fields.String(required=required, allow_none=not required, validate=validate.Length(min=1, max=64), **kw)
+
+
+def text(**kw) -> fields.String:
+    return fields.String(allow_none=True, **kw)
+
+
+def time(required: bool = False, **kw) -> fields.DateTime:
+    return fields.DateTime(required=required, allow_none=not required, **kw)
+
+
+class MoneyPayload(Payload):
+    amount = fields.String(required=True, validate=validate.Regexp(r"^-?\d+(\.\d+)?$"))
+    currency = fields.String(required=True, validate=validate.Length(equal=3))
+
+
+def money(required: bool = False) -> fields.Nested:
+    return fields.Nested(MoneyPayload, required=required, allow_none=not required)
+
+
+class Record(Payload):
+    """A full resource as the API shows it: at least its id and version."""
+
+    id = ident()
+    version = fields.Integer(allow_none=True)
+    created_at = time()
+    updated_at = time()
+
+
+class HandoverCompleted(Payload):
+    handover_id = ident()
+    service = fields.String(required=True)
+    moved = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+
+
+# -- the catalogue ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Contract:
+    routing_key: str
+    schema: type[Schema]
+    summary: str
+
+    @property
+    def owner(self) -> str:
+        return self.routing_key.split(".", 1)[0]
+
+
+def contracts(summary: str, schema: type[Schema], *routing_keys: str) -> list[Contract]:
+    return [Contract(key, schema, summary) for key in routing_keys]
+
+
+class Catalogue:
+    def __init__(self, declared: list[Contract]):
+        self.by_key: dict[str, Contract] = {}
+        for contract in declared:
+            if contract.routing_key in self.by_key:
+                raise ValueError(f"{contract.routing_key} is declared twice")
+            self.by_key[contract.routing_key] = contract
+        self._instances = {c.routing_key: c.schema() for c in declared}
+
+    def __contains__(self, routing_key: str) -> bool:
+        return routing_key in self.by_key
+
+    def problems(self, routing_key: str, data) -> str | None:
+        """Why ``data`` breaks the contract of ``routing_key``, or None."""
+        schema = self._instances.get(routing_key)
+        if schema is None:
+            return f"no contract declares {routing_key}"
+        if not isinstance(data, dict):
+            return "data is not an object"
+        try:
+            schema.load(data)
+        except ValidationError as exc:
+            return f"{routing_key} data does not match its contract: {exc.messages}"
+        return None
+
+    def check(self, routing_key: str, data) -> None:
+        problem = self.problems(routing_key, data)
+        if problem:
+            raise ContractViolation(problem)
+
+    def owned(self) -> "Catalogue":
+        """Cadena's own events (without what tools and tests declared)."""
+        return Catalogue([c for c in self.by_key.values() if c.owner in OWNERS])
+
+
+@lru_cache(maxsize=1)
+def catalogue() -> Catalogue:
+    """Every owner's declared contracts (imported once per process)."""
+    declared: list[Contract] = []
+    for module in OWNERS.values():
+        declared.extend(importlib.import_module(module).CONTRACTS)
+    return Catalogue(declared + _extra)
+
+
+_extra: list[Contract] = []
+
+
+def declare(*extra: Contract) -> None:
+    """Contracts of events outside the services (benchmarks, outside tools)."""
+    _extra.extend(extra)
+    catalogue.cache_clear()

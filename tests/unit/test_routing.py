@@ -1,0 +1,35 @@
+"""The gateway's route table (gateway/route_table.py) names the owner of
+every route every service serves, and of nothing else."""
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+
+from shared import config
+from gateway import route_table, routing
+
+
+def _sample(rule: str) -> str:
+    path = re.sub(r"<uuid:[^>]+>", str(uuid.uuid4()), rule)
+    path = re.sub(r"<path:[^>]+>", "a/b", path)
+    return re.sub(r"<(?:string:)?[^>]+>", "x", path)
+
+
+@pytest.mark.parametrize("component", list(config.SERVICE_PORTS))
+def test_every_service_route_is_routed_to_its_service(sqlite_build, component):
+    app = sqlite_build(component).app
+    table = routing.route_table()
+    rules = [r.rule for r in app.url_map.iter_rules() if r.rule.startswith("/api/v1/") and r.rule != "/api/v1/openapi.json"]
+    assert rules
+    for rule in rules:
+        assert routing.owner_of(_sample(rule), table) == component, rule
+
+
+def test_the_table_routes_nothing_twice():
+    table = routing.route_table()
+    for patterns in route_table.ROUTES.values():
+        for pattern in patterns:
+            sample = pattern.replace("(/.*)?", "/x").replace("[^/]+", "u").replace("\\.", ".")
+            assert sum(1 for p, _ in table if p.fullmatch(sample)) == 1, pattern
