@@ -81,6 +81,7 @@ class Settings:
     inbox_retention_days: float = 7.0
     retention_interval: float = 600.0
     revocation_cache_seconds: float = 1.0
+    base_currency: str = "EUR"  # what totals across currencies are given in (CONTRACTS §11)
     proxy_hops: int = 0  # trusted reverse proxies in front of the gateway (X-Forwarded-For)
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -122,6 +123,7 @@ def load(component: str, **overrides) -> Settings:
         retention_interval=float(env.get("CADENA_RETENTION_INTERVAL", "600")),
         revocation_cache_seconds=float(env.get("CADENA_REVOCATION_CACHE_SECONDS", "1")),
         proxy_hops=int(env.get("CADENA_PROXY_HOPS", "0")),
+        base_currency=env.get("CADENA_BASE_CURRENCY", "EUR").strip().upper() or "EUR",
     )
     values.update(overrides)
     return Settings(**values)

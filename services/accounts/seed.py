@@ -53,6 +53,13 @@ ROLES = [  # title, role
     ("Responsable de Compras", "influencer"), ("Jefe de Operaciones", "influencer"),
     ("Técnico de Sistemas", "user"), ("Administrativa", "user"), ("Asesor externo", "other"),
 ]
+# What a rep notes about a person after a few visits (nickname, informal notes).
+NICKNAMES = {"José": "Pepe", "Francisco": "Paco", "Manuel": "Manolo", "Antonio": "Toño", "Alejandro": "Álex",
+             "Isabel": "Isa", "Beatriz": "Bea", "Rodrigo": "Rodri", "Gabriela": "Gabi", "Daniela": "Dani"}
+PERSONAL_NOTES = ["Muy del Real Madrid: evitar reuniones en día de partido.", "Prefiere WhatsApp a llamadas.",
+                  "Corredora de maratones; pregunta por su última carrera.", "Le gusta cerrar antes de fin de trimestre.",
+                  "Dos hijos en el colegio; no está disponible de 17:00 a 18:00.", "Fan del Atleti; no mencionar el derbi.",
+                  None, None]
 INTERESTS = ["logística", "facturación electrónica", "movilidad", "analítica", "sostenibilidad", "exportación", "formación"]
 
 
@@ -91,6 +98,7 @@ def seed(ctx) -> None:
                 "phone": f"+{rng.choice(['34', '52', '54', '56', '57', '51'])} {rng.randint(600, 699)} {rng.randint(100, 999)} {rng.randint(100, 999)}",
                 "account_id": account["id"], "owner_id": owner["id"], "reports_to_id": boss,
                 "interests": rng.sample(INTERESTS, rng.randint(0, 3)),
+                "nickname": NICKNAMES.get(first), "notes": rng.choice(PERSONAL_NOTES),
             })
             boss = boss or contact["id"]  # the first one heads the org chart
             ctx.contacts.append(contact)

@@ -9,7 +9,7 @@ from shared.auth import current_principal
 from shared.guard import writes
 from shared.http import Invalid, etag, if_match
 from shared.schemas import ProblemSchema, page_of
-from shared.web import created, current_db, read_session, with_version
+from shared.web import current_settings, created, current_db, read_session, with_version
 
 from services.campaigns import rules, schemas, service
 
@@ -22,7 +22,7 @@ def _directory():
 
 
 def _currency() -> str:
-    return current_app.config.get("CADENA_DEFAULT_CURRENCY", "EUR")
+    return current_settings().base_currency
 
 
 def _out(session, campaign) -> dict:

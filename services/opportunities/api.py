@@ -10,7 +10,7 @@ from shared.guard import allow, writes
 from shared.db import utcnow
 from shared.http import if_match
 from shared.schemas import ProblemSchema, page_of
-from shared.web import created, current_db, read_session, with_version
+from shared.web import current_settings, created, current_db, read_session, with_version
 
 from services.opportunities import rules, schemas, service
 
@@ -23,7 +23,7 @@ def _deps() -> service.Deps:
 
 
 def _currency(args: dict) -> str:
-    return args.get("currency") or current_app.config.get("CADENA_DEFAULT_CURRENCY", "EUR")
+    return args.get("currency") or current_settings().base_currency
 
 
 @blp.route("/opportunities")

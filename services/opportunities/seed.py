@@ -79,8 +79,13 @@ def _deal(ctx, rng, account, people, token, currency, kind, today, quarter_start
              for code, text, price, quantities in products]
     short = account["name"].split(" S.")[0].split(" SpA")[0]
     closed = kind in ("won", "lost")
-    close_date = _day_between(rng, quarter_start, today) if closed else _day_between(
-        rng, today + timedelta(days=3), horizon)
+    if closed:
+        close_date = _day_between(rng, quarter_start, today)
+    elif rng.random() < 0.3:  # some deals close this month, whatever day of the month the demo starts on
+        month_end = (today.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+        close_date = _day_between(rng, today, month_end)
+    else:
+        close_date = _day_between(rng, today + timedelta(days=3), horizon)
     contact = rng.choice(people)["id"] if people else None
     deal = ctx.client.post("/api/v1/opportunities", {
         "name": f"{products[0][1].split(' (')[0]} — {short}", "account_id": account["id"],

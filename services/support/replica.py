@@ -93,7 +93,8 @@ class AccountsLookup:
                               .order_by(ContactReplica.version.desc()).limit(1)).first()
         if row is not None:
             return row
-        page = self._fetch(f"/api/v1/contacts?limit=1&email={quote(address)}", token)
+        # Matching a sender is best effort: with accounts away the case opens without a contact.
+        page = self._fetch(f"/api/v1/contacts?limit=1&email={quote(address)}", token, vouch=False)
         items = (page or {}).get("items") or []
         if not items or not items[0].get("id"):
             return None
@@ -102,12 +103,16 @@ class AccountsLookup:
         row = session.get(ContactReplica, str(items[0]["id"]), populate_existing=True)
         return row if row is not None and not row.deleted else None
 
-    def _fetch(self, path: str, token: str | None) -> dict | None:
+    def _fetch(self, path: str, token: str | None, *, vouch: bool = True) -> dict | None:
+        """The record; None when accounts says there is none. When accounts
+        cannot be asked: 503 if the answer must be vouched for, else None."""
         if not token:
             return None
         try:
             return fetch_record(self.accounts_url + path, token, timeout=self.timeout, connect_timeout=0.5)
         except PeerUnavailable as exc:
             log.warning("accounts_lookup_failed", path=path.split("?")[0], reason=exc.reason)
-            what = "the sender" if "email=" in path else path.rsplit("/", 2)[-2].rstrip("s") + " " + path.rsplit("/", 1)[-1]
-            raise owner_unavailable("accounts", what, exc.reason) from None
+            if not vouch:
+                return None
+            kind, ident = path.rsplit("/", 2)[-2:]
+            raise owner_unavailable("accounts", f"the {kind.rstrip('s')} {ident}", exc.reason) from None

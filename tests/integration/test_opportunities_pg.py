@@ -225,7 +225,9 @@ def test_replica_miss_reads_the_account_from_the_accounts_service_over_http(buil
     down = opps.client.post("/api/v1/opportunities", json={
         "name": "Caído", "account_id": str(uuid.uuid4()), "amount": {"amount": "1.00", "currency": "EUR"}},
         headers=headers("rep"))
-    assert down.status_code == 422  # accounts unreachable: refused with a clear reason, never a 5xx
+    # accounts unreachable: refused, nothing written, and not with a false "does not exist"
+    assert down.status_code == 503 and down.headers["Retry-After"]
+    assert down.get_json()["type"].endswith("/owner-unavailable")
 
 
 def test_account_view_and_lifecycle_follow_opportunity_events_through_real_workers(build, amqp_url):
