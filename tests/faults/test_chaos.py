@@ -177,7 +177,14 @@ def test_chaos_under_load_loses_nothing_and_doubles_nothing(chaos, fault_amqp_ur
     # Everything published and consumed.
     converge_started = time.monotonic()
     for component, url in db.items():
-        until(lambda: _scalar(url, "SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0, timeout=90)
+        def backlog():
+            return _scalar(url, "SELECT count(*) FROM outbox WHERE published_at IS NULL")
+
+        try:
+            until(lambda: backlog() == 0, timeout=150)
+        except AssertionError:
+            log_tail = (system.log_dir / f"{component}.worker.log").read_text(errors="replace")[-4000:]
+            pytest.fail(f"{component}'s outbox still holds {backlog()} unpublished events\n{log_tail}")
     for component in CONSUMERS:
         url = db[component]
 
