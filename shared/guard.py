@@ -52,6 +52,21 @@ def allow(*roles: str, self_param: str | None = None) -> Callable:
     return mark
 
 
+def reads_only(view: Callable) -> Callable:
+    """A POST that changes nothing (a question too big for a query string):
+    the readonly role may call it."""
+    view.cadena_reads_only = True
+    return view
+
+
+def changes_state(app: Flask) -> bool:
+    """Whether the request may change something (the readonly role may not send it)."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return False
+    method = _view_method(app)
+    return not getattr(method, "cadena_reads_only", False)
+
+
 def accepts(*mimetypes: str) -> Callable:
     """The view reads a body of another type than JSON (it checks it itself)."""
     def mark(view: Callable) -> Callable:

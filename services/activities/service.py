@@ -114,9 +114,10 @@ def get_activity(session, activity_id) -> Activity:
 
 def create_activity(uow, actor: Principal, data: dict, directory: UserDirectory | None, links: Links) -> Activity:
     data = _clean(data)
-    if data.pop("status", "planned") != "planned":
-        raise Invalid("New activities are planned; complete one with POST /api/v1/activities/{id}/complete.",
-                      errors={"status": ["New activities are planned."]})
+    status = data.pop("status", "planned")
+    if status not in ("planned", "done"):
+        raise Invalid("A new activity is planned, or done when it is logged after the fact.",
+                      errors={"status": ["New activities are planned or done."]})
     data.setdefault("owner_id", actor.id)
     data.setdefault("subject", rules.type_label(data["type"]))
     session = uow.session
@@ -131,6 +132,10 @@ def create_activity(uow, actor: Principal, data: dict, directory: UserDirectory 
     session.add(activity)
     session.flush()
     uow.publish("activities.activity.created", activity.id, activity_data(activity))
+    if status == "done":  # logged after the fact (CONTRACTS §11): created and completed in one call
+        activity.status, activity.completed_at = "done", utcnow()
+        _flush_versioned(session)
+        uow.publish("activities.activity.completed", activity.id, activity_data(activity))
     uow.commit()
     return activity
 

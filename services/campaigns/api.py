@@ -6,7 +6,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from shared.auth import current_principal
-from shared.guard import writes
+from shared.guard import reads_only, writes
 from shared.http import Invalid, etag, if_match
 from shared.schemas import ProblemSchema, page_of
 from shared.web import current_settings, created, current_db, read_session, with_version
@@ -55,6 +55,7 @@ class Campaigns(MethodView):
 
 @blp.route("/campaigns/segment-count")
 class SegmentCount(MethodView):
+    @reads_only
     @blp.arguments(schemas.SegmentCountIn)
     @blp.response(200, schemas.SegmentCount)
     @blp.alt_response(422, schema=ProblemSchema)

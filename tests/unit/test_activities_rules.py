@@ -243,7 +243,7 @@ def test_create_returns_201_planned_with_location_etag_and_event(svc):
     ({"type": "meeting", "subject": "x", "starts_at": "2026-11-23T10:00:00"}, "starts_at"),  # naive
     ({"type": "party", "subject": "x"}, "type"),
     ({"type": "call", "starts_at": "2026-11-23T10:00:00Z", "colour": "red"}, "colour"),
-    ({"type": "call", "starts_at": "2026-11-23T10:00:00Z", "status": "done"}, "status"),
+    ({"type": "call", "starts_at": "2026-11-23T10:00:00Z", "status": "cancelled"}, "status"),
     ({"type": "call", "starts_at": "2026-11-23T10:00:00Z", "agreements": 42}, "agreements"),
     ({"type": "call", "starts_at": "2026-11-23T10:00:00Z", "agreements": [{"nested": {"no": 1}}]}, "agreements"),
     ({"type": "call", "starts_at": "0001-01-01T00:00:00Z"}, "starts_at"),
@@ -590,3 +590,18 @@ def test_openapi_documents_the_public_feed():
     assert {"/api/v1/activities", "/api/v1/agenda", "/api/v1/activities/{activity_id}/complete",
             "/api/v1/users/{user_id}/calendar-token"} <= set(spec["paths"])
     json.dumps(spec)
+
+
+def test_a_past_call_is_logged_done_in_one_call_with_both_events(svc):
+    _, h = rep()
+    reply = svc.client.post("/api/v1/activities", json={"type": "call", "subject": "Llamada de ayer", "status": "done",
+                                                        "starts_at": iso(T0), "outcome": "interesado",
+                                                        "notes": "Pide precios", "agreements": "Enviar oferta"},
+                            headers=h)
+    assert reply.status_code == 201, reply.get_json()
+    body = reply.get_json()
+    assert body["status"] == "done" and body["completed_at"] and body["agreements"] == "Enviar oferta"
+    kinds = [e["type"] for e in outbox(svc) if e["subject"] == body["id"]]
+    assert kinds == ["activities.activity.created", "activities.activity.completed"]
+    cancelled = svc.client.post("/api/v1/activities", json=meeting(status="cancelled"), headers=h)
+    assert cancelled.status_code == 422 and "status" in cancelled.get_json()["errors"]
