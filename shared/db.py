@@ -102,8 +102,14 @@ class CommonTables:
 
 def common_tables(metadata: MetaData) -> CommonTables:
     """The tables every service keeps beside its own: the outbox it publishes
-    from, the inbox that makes its consumers idempotent, and its replica of
-    the gateway's users (for team-based permissions and handovers)."""
+    from, the inbox that makes its consumers idempotent, its replica of the
+    gateway's users (for team-based permissions, handovers and revocation)
+    and the answers its Idempotency-Keys hold."""
+    return CommonTables(outbox=_outbox(metadata), inbox=_inbox(metadata), users=_user_replica(metadata),
+                        idempotency=_idempotency_keys(metadata))
+
+
+def _outbox(metadata: MetaData) -> Table:
     outbox = Table(
         "outbox",
         metadata,
@@ -116,6 +122,10 @@ def common_tables(metadata: MetaData) -> CommonTables:
         Column("published_at", UTCDateTime, nullable=True),
     )
     Index("ix_outbox_unpublished", outbox.c.published_at, outbox.c.id)
+    return outbox
+
+
+def _inbox(metadata: MetaData) -> Table:
     inbox = Table(
         "inbox",
         metadata,
@@ -125,7 +135,11 @@ def common_tables(metadata: MetaData) -> CommonTables:
         Column("received_at", UTCDateTime, nullable=False, default=utcnow),
     )
     Index("ix_inbox_received_at", inbox.c.received_at)  # retention purges the oldest
-    users = Table(
+    return inbox
+
+
+def _user_replica(metadata: MetaData) -> Table:
+    return Table(
         "user_replica",
         metadata,
         Column("id", String(36), primary_key=True),
@@ -139,7 +153,10 @@ def common_tables(metadata: MetaData) -> CommonTables:
         Column("token_generation", Integer, nullable=False, default=0, server_default="0"),
         Column("updated_at", UTCDateTime, nullable=False, default=utcnow),
     )
-    idempotency = Table(
+
+
+def _idempotency_keys(metadata: MetaData) -> Table:
+    keys = Table(
         "idempotency_keys",
         metadata,
         Column("principal_id", String(36), primary_key=True),
@@ -151,8 +168,8 @@ def common_tables(metadata: MetaData) -> CommonTables:
         Column("response_body", Text, nullable=True),
         Column("created_at", UTCDateTime, nullable=False, default=utcnow),
     )
-    Index("ix_idempotency_keys_created_at", idempotency.c.created_at)  # retention drops day-old keys
-    return CommonTables(outbox=outbox, inbox=inbox, users=users, idempotency=idempotency)
+    Index("ix_idempotency_keys_created_at", keys.c.created_at)  # retention drops day-old keys
+    return keys
 
 
 def _sqlite_pragmas(dbapi_connection, _record):

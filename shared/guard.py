@@ -23,7 +23,7 @@ from typing import Callable, Iterable
 from flask import Flask, request
 from werkzeug.exceptions import BadRequest
 
-from shared.http import PROBLEM, Forbidden, MalformedBody, UnsupportedMediaType, problem_type
+from shared.http import PROBLEM, Forbidden, MalformedBody, UnsupportedMediaType, problem_type, refuse_nul
 
 MAX_JSON_DEPTH = 64
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
@@ -98,20 +98,24 @@ def check_request(app: Flask, principal) -> None:
     """403 → 415 → 400 for the request being served (after its token passed)."""
     method = _view_method(app)
     if method is None:
+        refuse_nul()
         return
     _check_roles(method, principal)
     if request.method not in WRITE_METHODS or not _expects_json(method):
+        refuse_nul()
         return
     if not _has_body():
         if request.method == "PATCH":
             raise MalformedBody("The body is empty; send a JSON object with the fields to change.",
                                 slug="bad-request")
+        refuse_nul()
         return
     if not is_json_mimetype(request.mimetype):
         raise UnsupportedMediaType(f"Send the body as JSON with 'Content-Type: application/json' "
                                    f"(got '{request.mimetype or 'none'}').")
     body = parse_json_body()
     _check_owner_field(method, principal, body)
+    refuse_nul()
 
 
 def _check_roles(method: Callable, principal) -> None:

@@ -149,6 +149,39 @@ _TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not 
            428: "Precondition required", 429: "Too many requests"}
 
 
+def _http_problem(exc: HTTPException):
+    """Werkzeug's and webargs' errors, as problems of the kind they are."""
+    status = exc.code or 500
+    data = getattr(exc, "data", None) or {}
+    messages = data.get("messages")
+    slug = None
+    if status == 400 and request.mimetype == "application/json" and not messages:
+        detail, slug = "The body is not valid JSON.", "malformed-json"
+    else:
+        detail = exc.description or _TITLES.get(status, "Error")
+    errors = flatten_errors(messages) if messages else None
+    if status == 422 and errors:
+        detail = "The request has invalid fields; see errors."
+    if status == 400 and errors and any("Invalid JSON" in m for ms in errors.values() for m in ms):
+        detail, errors, slug = "The body is not valid JSON.", None, "malformed-json"
+    if status == 413:
+        detail = "The body is larger than this endpoint accepts; send a smaller one."
+    response = problem_response(status, _TITLES.get(status, exc.name), detail, errors=errors, slug=slug)
+    if status == 405 and exc.get_headers():
+        for key, value in exc.get_headers():
+            if key.lower() == "allow":
+                response.headers["Allow"] = value
+    return response
+
+
+def refuse_nul() -> None:
+    """Postgres text cannot hold NUL, and no CRM value contains it: a 422."""
+    if b"%00" in request.query_string or "\x00" in request.path or (
+            request.mimetype == "application/json" and b"\\u0000" in request.get_data(cache=True)):
+        raise Invalid("Text may not contain the NUL character (\\u0000).",
+                      errors={"body": ["Remove NUL characters."]})
+
+
 def install_problem_handlers(app: Flask, log) -> None:
     """Every error leaves as problem+json; nothing internal reaches a client."""
 
@@ -164,29 +197,7 @@ def install_problem_handlers(app: Flask, log) -> None:
         return problem_response(422, "Validation failed", "The request has invalid fields; see errors.",
                                 slug="validation", errors=flatten_errors(exc.messages))
 
-    @app.errorhandler(HTTPException)
-    def _http(exc: HTTPException):
-        status = exc.code or 500
-        data = getattr(exc, "data", None) or {}
-        messages = data.get("messages")
-        slug = None
-        if status == 400 and request.mimetype == "application/json" and not messages:
-            detail, slug = "The body is not valid JSON.", "malformed-json"
-        else:
-            detail = exc.description or _TITLES.get(status, "Error")
-        errors = flatten_errors(messages) if messages else None
-        if status == 422 and errors:
-            detail = "The request has invalid fields; see errors."
-        if status == 400 and errors and any("Invalid JSON" in m for ms in errors.values() for m in ms):
-            detail, errors, slug = "The body is not valid JSON.", None, "malformed-json"
-        if status == 413:
-            detail = "The body is larger than this endpoint accepts; send a smaller one."
-        response = problem_response(status, _TITLES.get(status, exc.name), detail, errors=errors, slug=slug)
-        if status == 405 and exc.get_headers():
-            for key, value in exc.get_headers():
-                if key.lower() == "allow":
-                    response.headers["Allow"] = value
-        return response
+    app.register_error_handler(HTTPException, _http_problem)
 
     @app.errorhandler(OperationalError)
     def _database_down(exc: OperationalError):
@@ -205,15 +216,6 @@ def install_problem_handlers(app: Flask, log) -> None:
         return problem_response(422, "Validation failed",
                                 "A value is out of the range or size this field can hold; nothing was changed.",
                                 slug="validation")
-
-    @app.before_request
-    def _refuse_nul():
-        # Postgres text cannot hold NUL; no legitimate CRM value contains it.
-        if b"%00" in request.query_string or "\x00" in request.path or (
-                request.mimetype == "application/json" and b"\\u0000" in request.get_data()):
-            raise Invalid("Text may not contain the NUL character (\\u0000).",
-                          errors={"body": ["Remove NUL characters."]})
-        return None
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

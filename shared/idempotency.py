@@ -146,6 +146,25 @@ def _record(uow: RequestUnitOfWork, response) -> None:
                                                   request_hash=uow.fingerprint, created_at=utcnow(), **values))
 
 
+def _begin_keyed(db, principal_id: str, key: str, wait_seconds: float):
+    """Take the key in a new transaction that the request then runs in, or
+    answer at once (a replay, a 409 while the first still runs, a 422)."""
+    if len(key) > 255:
+        raise Invalid("Idempotency-Key is at most 255 characters.", errors={"Idempotency-Key": ["Too long."]})
+    digest = fingerprint()
+    session = db.sessions()
+    try:
+        replay = _claim(db, session, principal_id, key, digest, wait_seconds)
+    except BaseException:
+        session.close()
+        raise
+    if replay is not None:
+        session.close()
+        return replay
+    g.request_uow = RequestUnitOfWork(db, session, principal_id, key, digest)
+    return None
+
+
 def install(app: Flask, db, wait_seconds: float, log) -> None:
     """Registered after authentication and the order of checks."""
 
@@ -159,20 +178,7 @@ def install(app: Flask, db, wait_seconds: float, log) -> None:
         view = app.view_functions.get(request.endpoint) if request.endpoint else None
         if view is None or getattr(view, "cadena_forwards", False):
             return None  # the owning service keeps the key
-        if len(key) > 255:
-            raise Invalid("Idempotency-Key is at most 255 characters.", errors={"Idempotency-Key": ["Too long."]})
-        digest = fingerprint()
-        session = db.sessions()
-        try:
-            replay = _claim(db, session, principal.id, key, digest, wait_seconds)
-        except BaseException:
-            session.close()
-            raise
-        if replay is not None:
-            session.close()
-            return replay
-        g.request_uow = RequestUnitOfWork(db, session, principal.id, key, digest)
-        return None
+        return _begin_keyed(db, principal.id, key, wait_seconds)
 
     @app.after_request
     def _finish(response):

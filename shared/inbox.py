@@ -119,21 +119,8 @@ def handle_batch(db: Database, consumer: str, handlers: Mapping[str, Handler],
             ready.append((index, event, handler))
     if not ready:
         return outcomes  # type: ignore[return-value]
-    unique = list({event["id"]: event for _, event, _ in ready}.values())
-    applied: set[str] = set()
     try:
-        with db.uow() as uow:
-            fresh = record_receipts(uow, consumer, unique)
-            for index, event, handler in ready:
-                if event["id"] not in fresh or event["id"] in applied:
-                    continue
-                token = bind_request_id(event.get("correlationid"))
-                try:
-                    handler(event, uow)
-                finally:
-                    reset_request_id(token)
-                applied.add(event["id"])
-            uow.commit()
+        applied = _apply_window(db, consumer, ready)
     except Exception as exc:
         log.info("batch_retried_singly", consumer=consumer, size=len(ready), error=repr(exc)[:200])
         for index, _event, _handler in ready:
@@ -146,6 +133,26 @@ def handle_batch(db: Database, consumer: str, handlers: Mapping[str, Handler],
         EVENTS_CONSUMED.labels(db.component, consumer, "handled" if first else "duplicate").inc()
         outcomes[index] = ACK
     return outcomes  # type: ignore[return-value]
+
+
+def _apply_window(db: Database, consumer: str, ready: list[tuple[int, dict, Handler]]) -> set[str]:
+    """One transaction for the window: the receipts, then each new event's
+    handler in delivery order; the ids applied (a failure raises)."""
+    unique = list({event["id"]: event for _, event, _ in ready}.values())
+    applied: set[str] = set()
+    with db.uow() as uow:
+        fresh = record_receipts(uow, consumer, unique)
+        for _index, event, handler in ready:
+            if event["id"] not in fresh or event["id"] in applied:
+                continue
+            token = bind_request_id(event.get("correlationid"))
+            try:
+                handler(event, uow)
+            finally:
+                reset_request_id(token)
+            applied.add(event["id"])
+        uow.commit()
+    return applied
 
 
 def handle(db: Database, consumer: str, handlers: Mapping[str, Handler], routing_key: str, body: bytes,
@@ -186,28 +193,34 @@ def handle(db: Database, consumer: str, handlers: Mapping[str, Handler], routing
             uow.commit()
         EVENTS_CONSUMED.labels(db.component, consumer, "handled").inc()
         return ACK
-    except DBAPIError as exc:
-        if not (isinstance(exc, OperationalError) or exc.connection_invalidated):
-            raise
-        log.warning("database_unavailable", consumer=consumer, event_id=event["id"], error=str(exc.orig or exc)[:200])
+    except Exception as exc:
+        return _after_failure(db, consumer, event, exc)
+    finally:
+        reset_request_id(token)
+
+
+def _database_lost(exc: Exception) -> bool:
+    return isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
+
+
+def _after_failure(db: Database, consumer: str, event: dict, exc: Exception) -> str:
+    """What to tell the broker about a handler that raised."""
+    if _database_lost(exc):  # not the event's fault: give it back once the database answers
+        log.warning("database_unavailable", consumer=consumer, event_id=event["id"], error=str(exc)[:200])
         EVENTS_CONSUMED.labels(db.component, consumer, "requeued").inc()
         return WAIT_FOR_DATABASE
-    except (PermanentError, *PERMANENT) as exc:
+    if isinstance(exc, (PermanentError, *PERMANENT)):
         log.warning("handler_rejected", consumer=consumer, event_id=event["id"], type=event["type"],
                     error=repr(exc)[:300])
         HANDLER_ERRORS.labels(db.component, event["type"], "permanent").inc()
         EVENTS_CONSUMED.labels(db.component, consumer, "rejected").inc()
         return REJECT
-    except Exception as exc:
-        # Transient or unknown: requeue; the queue's delivery limit sends a
-        # message that keeps failing to the dead-letter queue.
-        log.warning("handler_failed", consumer=consumer, event_id=event["id"], type=event["type"],
-                    error=repr(exc)[:300])
-        HANDLER_ERRORS.labels(db.component, event["type"], "transient").inc()
-        EVENTS_CONSUMED.labels(db.component, consumer, "requeued").inc()
-        return REQUEUE
-    finally:
-        reset_request_id(token)
+    # Transient or unknown: requeue; the queue's delivery limit sends a
+    # message that keeps failing to the dead-letter queue.
+    log.warning("handler_failed", consumer=consumer, event_id=event["id"], type=event["type"], error=repr(exc)[:300])
+    HANDLER_ERRORS.labels(db.component, event["type"], "transient").inc()
+    EVENTS_CONSUMED.labels(db.component, consumer, "requeued").inc()
+    return REQUEUE
 
 
 def wait_for_database(db: Database, stop, longest: float = 120.0) -> None:

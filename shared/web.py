@@ -97,7 +97,22 @@ def create_base_app(settings: Settings, db, *, title: str, description: str = ""
     app.after_request(add_security_headers)
     app.wsgi_app = BodyLimit(app.wsgi_app, settings.max_body_bytes,
                              larger={"/api/v1/imports": settings.import_max_body_bytes})
+    _install_probes(app, settings, db, verifier, extra_ready)
+
+    @app.teardown_appcontext
+    def _close_session(_exc):
+        session = g.pop("session", None)
+        if session is not None:
+            session.close()
+
+    return app, api
+
+
+def _install_probes(app: Flask, settings: Settings, db, verifier: TokenVerifier,
+                    extra_ready: Callable[[], Iterable[str]] | None) -> None:
+    """/healthz (alive), /readyz (its database, broker and the gateway's keys) and /metrics."""
     probe = ReadinessProbe(settings, db)
+    collector = OutboxCollector(db)
 
     @app.get("/healthz")
     def healthz():
@@ -113,20 +128,10 @@ def create_base_app(settings: Settings, db, *, title: str, description: str = ""
                                     extra={"unavailable": down})
         return jsonify(status="ready", component=settings.component)
 
-    collector = OutboxCollector(db)
-
     @app.get("/metrics")
     def metrics():
         payload, content_type = metrics_payload([collector])
         return Response(payload, mimetype=content_type.split(";")[0], headers={"Content-Type": content_type})
-
-    @app.teardown_appcontext
-    def _close_session(_exc):
-        session = g.pop("session", None)
-        if session is not None:
-            session.close()
-
-    return app, api
 
 
 def current_db():

@@ -11,7 +11,7 @@ from shared.http import if_match
 from shared.schemas import ProblemSchema, page_of
 from shared.web import current_settings, created, current_db, read_session, with_version
 
-from services.accounts import schemas, service
+from services.accounts import schemas, service, view
 
 blp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Accounts (companies) and contacts")
 
@@ -96,7 +96,7 @@ class AccountViewItem(MethodView):
     @blp.response(200, schemas.AccountViewOut)
     def get(self, account_id):
         """The account view kept from other services' events: cases, pipeline, activity, health."""
-        return service.account_view(read_session(), account_id, _default_currency())
+        return view.account_view(read_session(), account_id, _default_currency())
 
 
 @blp.route("/contacts")

@@ -1,9 +1,6 @@
 """Accounts' use cases: one function per command, one transaction each."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from decimal import Decimal
-
 from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -13,7 +10,7 @@ from shared.db import new_id, utcnow
 from shared.http import Conflict, Invalid, NotFound, PreconditionFailed, ensure_version, keyset_page
 
 from services.accounts import schemas
-from services.accounts.models import Account, AccountView, Contact
+from services.accounts.models import Account, Contact
 
 ACCOUNT_FIELDS = ("name", "industry", "segment", "country", "region", "city", "website", "tax_id",
                   "billing_address", "employees", "owner_id", "parent_account_id", "tags", "notes")
@@ -342,52 +339,6 @@ def move_lifecycle(uow, contact: Contact, to: str) -> bool:
     uow.publish("accounts.contact.updated", contact.id, contact_data(contact))
     _publish_lifecycle(uow, contact, before)
     return True
-
-
-# -- account view -------------------------------------------------------------
-
-def score_health(view: AccountView, now: datetime | None = None) -> tuple[int, str, list[str]]:
-    """The health rule (docs/account-health.md): start at 100 and subtract
-    for what hurts a relationship; every deduction names its reason."""
-    now = now or utcnow()
-    score, reasons = 100, []
-
-    def deduct(points: int, reason: str) -> None:
-        nonlocal score
-        if points:
-            score -= points
-            reasons.append(f"-{points}: {reason}")
-
-    deduct(min(view.open_cases * 5, 20), f"{view.open_cases} open case(s)")
-    deduct(min(view.breached_cases * 15, 30), f"{view.breached_cases} case(s) breached their SLA")
-    deduct(min(view.low_satisfaction * 15, 30), f"{view.low_satisfaction} low satisfaction rating(s)")
-    if view.last_activity_at is None or now - view.last_activity_at > timedelta(days=90):
-        deduct(20, "no activity in the last 90 days")
-    score = max(0, min(100, score))
-    risk = "low" if score >= 70 else "medium" if score >= 40 else "high"
-    return score, risk, reasons
-
-
-def account_view(session, account_id: str, default_currency: str = "EUR") -> dict:
-    account = get_account(session, account_id)
-    view = session.get(AccountView, account.id) or AccountView(
-        account_id=account.id, currency=account.annual_revenue_currency or default_currency,
-        open_cases=0, breached_cases=0, low_satisfaction=0, open_pipeline=Decimal("0"), won_total=Decimal("0"),
-        won_deals=0)
-    score, risk, reasons = score_health(view)
-    return {
-        "account_id": account.id,
-        "open_cases": view.open_cases,
-        "breached_cases": view.breached_cases,
-        "low_satisfaction": view.low_satisfaction,
-        "open_pipeline": {"amount": view.open_pipeline, "currency": view.currency},
-        "won_total": {"amount": view.won_total, "currency": view.currency},
-        "won_deals": view.won_deals,
-        "last_activity_at": view.last_activity_at,
-        "health_score": score,
-        "churn_risk": risk,
-        "health_reasons": reasons,
-    }
 
 
 # -- handover -------------------------------------------------------------------

@@ -11,7 +11,7 @@ from shared.http import Invalid, etag, if_match
 from shared.schemas import ProblemSchema, page_of
 from shared.web import current_settings, created, current_db, read_session, with_version
 
-from services.campaigns import rules, schemas, service
+from services.campaigns import members, rules, schemas, service
 
 blp = Blueprint("campaigns", __name__, url_prefix="/api/v1",
                 description="Marketing campaigns: segments, members, e-mail sending and ROI")
@@ -66,7 +66,7 @@ class SegmentCount(MethodView):
         problems = rules.segment_problems(segment)
         if problems:
             raise Invalid("The segment is inconsistent.", errors=problems)
-        return {"count": len(service.matching(read_session(), segment))}
+        return {"count": len(members.matching(read_session(), segment))}
 
 
 @blp.route("/campaigns/<uuid:campaign_id>")
@@ -108,7 +108,7 @@ class CampaignMembersBuild(MethodView):
     def post(self, campaign_id):
         """Materialise the members the segment matches now (idempotent; see docs/campaigns.md for who stays)."""
         with current_db().uow() as uow:
-            return service.build_members(uow, current_principal(), campaign_id, _directory())
+            return members.build_members(uow, current_principal(), campaign_id, _directory())
 
 
 @blp.route("/campaigns/<uuid:campaign_id>/members")
@@ -117,7 +117,7 @@ class CampaignMembers(MethodView):
     @blp.response(200, page_of(schemas.CampaignMember))
     def get(self, args, campaign_id):
         """List a campaign's members (keyset pagination; filter by status, delivery, account)."""
-        rows, cursor = service.list_members(read_session(), campaign_id, args)
+        rows, cursor = members.list_members(read_session(), campaign_id, args)
         return {"items": rows, "next_cursor": cursor}
 
 
@@ -127,7 +127,7 @@ class CampaignMemberItem(MethodView):
     @blp.alt_response(404, schema=ProblemSchema)
     def get(self, campaign_id, contact_id):
         """Read one member (with its ETag)."""
-        member = service.get_member(read_session(), campaign_id, contact_id)
+        member = members.get_member(read_session(), campaign_id, contact_id)
         return with_version(member, member.version)
 
     @writes("campaign")
@@ -138,7 +138,7 @@ class CampaignMemberItem(MethodView):
     def patch(self, data, campaign_id, contact_id):
         """Record a response, a conversion or an opt-out (an opt-out holds for every campaign)."""
         with current_db().uow() as uow:
-            member = service.update_member(uow, current_principal(), campaign_id, contact_id, data["status"],
+            member = members.update_member(uow, current_principal(), campaign_id, contact_id, data["status"],
                                            if_match(), _directory())
         return with_version(member, member.version)
 

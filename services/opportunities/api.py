@@ -12,7 +12,7 @@ from shared.http import if_match
 from shared.schemas import ProblemSchema, page_of
 from shared.web import current_settings, created, current_db, read_session, with_version
 
-from services.opportunities import rules, schemas, service
+from services.opportunities import forecasting, quotas, rules, schemas, service
 
 blp = Blueprint("opportunities", __name__, url_prefix="/api/v1",
                 description="Opportunities (deals), the pipeline, quotas and the forecast")
@@ -122,7 +122,7 @@ class PipelineView(MethodView):
     @blp.response(200, schemas.Pipeline)
     def get(self, args):
         """Open deals by stage with count, amount and weighted amount (amount × probability / 100), in one currency."""
-        return service.pipeline(read_session(), owner_id=args.get("owner_id"), team=args.get("team"),
+        return forecasting.pipeline(read_session(), owner_id=args.get("owner_id"), team=args.get("team"),
                                 currency=_currency(args))
 
 
@@ -134,7 +134,7 @@ class ForecastView(MethodView):
     def get(self, args):
         """Quota against closed_won, commit, best_case and pipeline for deals closing in the period."""
         period = args.get("period") or rules.quarter_of(utcnow().date())
-        return service.forecast(read_session(), period=period, owner_id=args.get("owner_id"),
+        return forecasting.forecast(read_session(), period=period, owner_id=args.get("owner_id"),
                                 team=args.get("team"), currency=_currency(args))
 
 
@@ -144,8 +144,8 @@ class Quotas(MethodView):
     @blp.response(200, page_of(schemas.QuotaOut))
     def get(self, args):
         """List quotas (filter by `user_id`, `period`)."""
-        rows, cursor = service.list_quotas(read_session(), args)
-        return {"items": [service.quota_dict(q) for q in rows], "next_cursor": cursor}
+        rows, cursor = quotas.list_quotas(read_session(), args)
+        return {"items": [quotas.quota_dict(q) for q in rows], "next_cursor": cursor}
 
 
 @blp.route("/quotas/<uuid:user_id>/<string:period>")
@@ -154,8 +154,8 @@ class QuotaItem(MethodView):
     @blp.alt_response(404, schema=ProblemSchema)
     def get(self, user_id, period):
         """A user's quota for a period (2026-Q4 or 2026-11)."""
-        quota = service.get_quota(read_session(), user_id, period)
-        return with_version(service.quota_dict(quota), quota.version)
+        quota = quotas.get_quota(read_session(), user_id, period)
+        return with_version(quotas.quota_dict(quota), quota.version)
 
     @allow("manager")
     @blp.arguments(schemas.QuotaIn)
@@ -166,10 +166,10 @@ class QuotaItem(MethodView):
     def put(self, data, user_id, period):
         """Set a user's quota for a period (admin or the user's manager): 201 when new, 200 when replaced."""
         with current_db().uow() as uow:
-            quota, new = service.put_quota(uow, current_principal(), user_id, period, data, if_match(), _deps())
+            quota, new = quotas.put_quota(uow, current_principal(), user_id, period, data, if_match(), _deps())
         if new:
-            return created(service.quota_dict(quota), f"/api/v1/quotas/{quota.user_id}/{quota.period}", quota.version)
-        return with_version(service.quota_dict(quota), quota.version)
+            return created(quotas.quota_dict(quota), f"/api/v1/quotas/{quota.user_id}/{quota.period}", quota.version)
+        return with_version(quotas.quota_dict(quota), quota.version)
 
 
 BLUEPRINTS = [blp]

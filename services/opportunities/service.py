@@ -2,19 +2,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, and_, case, cast, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from shared.auth import Principal, UserDirectory, authorize_write
 from shared.db import utcnow
-from shared.http import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed, ensure_version, keyset_page
+from shared.http import Conflict, Invalid, NotFound, PreconditionFailed, ensure_version, keyset_page
 
 from services.opportunities import replica, rules, schemas, totals
-from services.opportunities.models import TABLES, LineItem, Opportunity, PipelineTotal, Quota
+from services.opportunities.models import LineItem, Opportunity
+from services.opportunities.forecasting import scoped
 from services.opportunities.replica import AccountsClient
 
 FIELDS = ("name", "account_id", "primary_contact_id", "close_date", "stage", "probability", "forecast_category",
@@ -113,7 +112,7 @@ def list_opportunities(session, args: dict) -> tuple[list[Opportunity], str | No
         stmt = stmt.where(Opportunity.close_date <= args["close_date_to"])
     if args.get("q"):
         stmt = stmt.where(Opportunity.name.ilike(_like(args["q"]), escape="\\"))
-    stmt = _scoped(stmt, Opportunity.owner_id, None, args.get("team"))
+    stmt = scoped(stmt, Opportunity.owner_id, None, args.get("team"))
     return keyset_page(session, stmt, Opportunity.created_at, Opportunity.id, limit=args["limit"],
                        cursor=args.get("cursor"))
 
@@ -212,57 +211,17 @@ def update_opportunity(uow, actor: Principal, opportunity_id, changes: dict, exp
     opp = get_opportunity(session, opportunity_id, for_update=True)
     ensure_version(opp.version, expected)
     authorize_write(actor, "opportunity", opp.owner_id, deps.directory, session)
-    if "stage" in changes and changes["stage"] in rules.CLOSED_STAGES and changes["stage"] != opp.stage:
-        raise Conflict(f"Close a deal with POST /api/v1/opportunities/{opp.id}/win or /lose, not by PATCHing "
-                       "its stage (closing publishes the won or lost event exactly once).", slug="use-win-or-lose")
-    if not opp.is_open:
-        frozen = sorted(k for k, v in changes.items() if k not in CLOSED_EDITABLE and v != _current(opp, k))
-        if frozen:
-            raise Conflict(f"The deal is {opp.stage}: it is final; only its name and description can change "
-                           f"(not {', '.join(frozen)}).", slug="deal-closed")
-    before = opportunity_data(opp)
-    counted = totals.contribution(opp)
-    for key in ("name", "account_id", "owner_id"):
-        if key in changes and not changes[key]:
-            raise Invalid(f"A deal needs a {key}.", errors={key: ["Field may not be null."]})
-    if "owner_id" in changes and changes["owner_id"] != opp.owner_id:
-        _check_owner(session, actor, changes["owner_id"], deps)
-    account_id = opp.account_id
-    if "account_id" in changes and changes["account_id"] != opp.account_id:
-        account_id = replica.find_account(session, changes["account_id"], actor.token, deps.accounts).id
-        if "primary_contact_id" not in changes:
-            changes["primary_contact_id"] = None  # a contact does not follow the deal to another company
-    if changes.get("primary_contact_id") and (changes["primary_contact_id"] != opp.primary_contact_id
-                                              or account_id != opp.account_id):
-        _check_contact(session, actor, changes["primary_contact_id"], account_id, deps)
-    from_stage = opp.stage
+    _refuse_frozen(opp, changes)
+    before, counted, from_stage = opportunity_data(opp), totals.contribution(opp), opp.stage
+    account_id = _checked_links(session, actor, opp, changes, deps)
     if opp.is_open:
-        stage = changes.get("stage") or opp.stage
-        if stage != opp.stage:
-            # Entering a stage resets what the stage implies, unless this request sets it too.
-            probability, category = rules.stage_defaults(stage, changes.get("probability"),
-                                                         changes.get("forecast_category"))
-        else:  # kept as they are unless sent; null means "back to the stage's default"
-            probability, category = rules.stage_defaults(
-                stage, changes.get("probability", opp.probability),
-                changes.get("forecast_category", opp.forecast_category))
-        _check_forecast_category(category)
-        opp.stage, opp.probability, opp.forecast_category = stage, probability, category
-        if "line_items" in changes or "amount" in changes:
-            lines = changes["line_items"] if "line_items" in changes else _current_lines(opp)
-            amount = changes.get("amount")
-            if amount is None:
-                amount = None if lines else _money(opp.amount, opp.currency)
-            amount = _lines_and_amount(amount, lines)
-            opp.amount, opp.currency = amount["amount"], amount["currency"]
-            if "line_items" in changes:
-                _set_lines(opp, lines)
+        _apply_stage(opp, changes)
+        _apply_amount(opp, changes)
     for key in ("name", "primary_contact_id", "close_date", "owner_id", "description", "campaign_id"):
         if key in changes:
             setattr(opp, key, changes[key])
     opp.account_id = account_id
-    after = opportunity_data(opp)
-    if _same(before, after):  # nothing changed: no version bump, no event
+    if _same(before, opportunity_data(opp)):  # nothing changed: no version bump, no event
         session.rollback()
         opp = get_opportunity(session, opportunity_id)
         session.expunge(opp)  # keep it readable after the unit of work rolls back
@@ -277,6 +236,63 @@ def update_opportunity(uow, actor: Principal, opportunity_id, changes: dict, exp
         uow.publish("opportunities.opportunity.updated", opp.id, opportunity_data(opp))
     uow.commit()
     return opp
+
+
+def _refuse_frozen(opp: Opportunity, changes: dict) -> None:
+    """Closing goes through /win and /lose; a closed deal keeps all but its name and description."""
+    if "stage" in changes and changes["stage"] in rules.CLOSED_STAGES and changes["stage"] != opp.stage:
+        raise Conflict(f"Close a deal with POST /api/v1/opportunities/{opp.id}/win or /lose, not by PATCHing "
+                       "its stage (closing publishes the won or lost event exactly once).", slug="use-win-or-lose")
+    if not opp.is_open:
+        frozen = sorted(k for k, v in changes.items() if k not in CLOSED_EDITABLE and v != _current(opp, k))
+        if frozen:
+            raise Conflict(f"The deal is {opp.stage}: it is final; only its name and description can change "
+                           f"(not {', '.join(frozen)}).", slug="deal-closed")
+    for key in ("name", "account_id", "owner_id"):
+        if key in changes and not changes[key]:
+            raise Invalid(f"A deal needs a {key}.", errors={key: ["Field may not be null."]})
+
+
+def _checked_links(session, actor: Principal, opp: Opportunity, changes: dict, deps: Deps) -> str:
+    """The owner, account and contact the change names exist and fit; returns the deal's account."""
+    if "owner_id" in changes and changes["owner_id"] != opp.owner_id:
+        _check_owner(session, actor, changes["owner_id"], deps)
+    account_id = opp.account_id
+    if "account_id" in changes and changes["account_id"] != opp.account_id:
+        account_id = replica.find_account(session, changes["account_id"], actor.token, deps.accounts).id
+        if "primary_contact_id" not in changes:
+            changes["primary_contact_id"] = None  # a contact does not follow the deal to another company
+    if changes.get("primary_contact_id") and (changes["primary_contact_id"] != opp.primary_contact_id
+                                              or account_id != opp.account_id):
+        _check_contact(session, actor, changes["primary_contact_id"], account_id, deps)
+    return account_id
+
+
+def _apply_stage(opp: Opportunity, changes: dict) -> None:
+    stage = changes.get("stage") or opp.stage
+    if stage != opp.stage:
+        # Entering a stage resets what the stage implies, unless this request sets it too.
+        probability, category = rules.stage_defaults(stage, changes.get("probability"),
+                                                     changes.get("forecast_category"))
+    else:  # kept as they are unless sent; null means "back to the stage's default"
+        probability, category = rules.stage_defaults(
+            stage, changes.get("probability", opp.probability),
+            changes.get("forecast_category", opp.forecast_category))
+    _check_forecast_category(category)
+    opp.stage, opp.probability, opp.forecast_category = stage, probability, category
+
+
+def _apply_amount(opp: Opportunity, changes: dict) -> None:
+    if "line_items" not in changes and "amount" not in changes:
+        return
+    lines = changes["line_items"] if "line_items" in changes else _current_lines(opp)
+    amount = changes.get("amount")
+    if amount is None:
+        amount = None if lines else _money(opp.amount, opp.currency)
+    amount = _lines_and_amount(amount, lines)
+    opp.amount, opp.currency = amount["amount"], amount["currency"]
+    if "line_items" in changes:
+        _set_lines(opp, lines)
 
 
 def _current(opp: Opportunity, key: str):
@@ -368,151 +384,3 @@ def reassign_owner(uow, from_user_id: str, to_user_id: str) -> dict[str, int]:
         uow.publish("opportunities.opportunity.updated", opp.id, opportunity_data(opp))
         moved += 1
     return {"opportunities": moved}
-
-
-# -- pipeline and forecast (aggregated in SQL over the pipeline_totals buckets) ------
-
-def _cents_to_money(value) -> Decimal:
-    return (Decimal(value or 0) / 100).quantize(rules.CENT)
-
-
-def _weighted_money(value) -> Decimal:
-    """Σ(cents × probability) / 100 / 100, rounded half up once."""
-    return rules.cents(Decimal(value or 0) / 10000)
-
-
-def _scoped(stmt, owner_col, owner_id: str | None, team: str | None):
-    if owner_id:
-        stmt = stmt.where(owner_col == owner_id)
-    if team:
-        users = TABLES.users
-        stmt = stmt.where(owner_col.in_(select(users.c.id).where(users.c.team == team)))
-    return stmt
-
-
-def pipeline(session, *, owner_id: str | None = None, team: str | None = None, currency: str = "EUR") -> dict:
-    t = PipelineTotal
-    stmt = (select(t.stage, func.sum(t.deals), func.sum(t.cents), func.sum(t.weighted))
-            .where(t.currency == currency, t.stage.in_(rules.OPEN_STAGES))
-            .group_by(t.stage))
-    rows = {r[0]: r for r in session.execute(_scoped(stmt, t.owner_id, owner_id, team))}
-    stages = []
-    total_count, total_cents, total_weighted = 0, 0, 0
-    for name in rules.OPEN_STAGES:
-        _, count, cents, weighted = rows.get(name, (name, 0, 0, 0))
-        count, cents, weighted = int(count or 0), int(cents or 0), int(weighted or 0)
-        stages.append({"stage": name, "count": count, "amount": _money(_cents_to_money(cents), currency),
-                       "weighted_amount": _money(_weighted_money(weighted), currency)})
-        total_count += count
-        total_cents += cents
-        total_weighted += weighted
-    return {"currency": currency, "stages": stages,
-            "totals": {"count": total_count, "amount": _money(_cents_to_money(total_cents), currency),
-                       "weighted_amount": _money(_weighted_money(total_weighted), currency)}}
-
-
-def forecast(session, *, period: str, owner_id: str | None = None, team: str | None = None,
-             currency: str = "EUR") -> dict:
-    """Deals whose close_date falls in the period (docs/opportunities.md, "Forecast")."""
-    start, end = _period(period)
-    t = PipelineTotal
-    open_ = t.stage.in_(rules.OPEN_STAGES)
-
-    def total(condition, value=t.cents):
-        return func.coalesce(func.sum(case((condition, value), else_=0)), 0)
-
-    stmt = select(
-        total(t.stage == "closed_won"),
-        total(and_(open_, t.forecast_category == "commit")),
-        total(and_(open_, t.forecast_category == "best_case")),
-        total(and_(open_, t.forecast_category == "pipeline")),
-        total(and_(open_, t.forecast_category != "omitted"), t.weighted),
-    ).where(t.currency == currency, t.month >= rules.month_of(start), t.month <= rules.month_of(end))
-    won, commit, best, pipe, weighted = session.execute(_scoped(stmt, t.owner_id, owner_id, team)).one()
-    quota_stmt = select(func.coalesce(func.sum(cast(func.round(Quota.amount * 100), BigInteger)), 0)).where(
-        Quota.period == period, Quota.currency == currency)
-    quota = _cents_to_money(session.scalar(_scoped(quota_stmt, Quota.user_id, owner_id, team)))
-    closed_won = _cents_to_money(won)
-    return {"period": period, "period_start": start, "period_end": end, "currency": currency,
-            "quota": _money(quota, currency), "closed_won": _money(closed_won, currency),
-            "commit": _money(_cents_to_money(commit), currency),
-            "best_case": _money(_cents_to_money(best), currency),
-            "pipeline": _money(_cents_to_money(pipe), currency),
-            "weighted_pipeline": _money(_weighted_money(weighted), currency),
-            "attainment": rules.attainment(closed_won, quota)}
-
-
-def _period(period: str) -> tuple[date, date]:
-    try:
-        return rules.parse_period(period)
-    except rules.BadPeriod as exc:
-        raise Invalid(str(exc), errors={"period": [str(exc)]}) from None
-
-
-# -- quotas ------------------------------------------------------------------------
-
-def quota_dict(quota: Quota) -> dict:
-    return {"user_id": quota.user_id, "period": quota.period, "amount": _money(quota.amount, quota.currency),
-            "version": quota.version, "created_at": quota.created_at, "updated_at": quota.updated_at}
-
-
-def _authorize_quota(session, actor: Principal, user_id: str, deps: Deps) -> None:
-    """Admin, or the user's manager (its manager_id, or a manager of its team)."""
-    user = deps.directory.get(user_id, session=session, token=actor.token) if deps.directory else None
-    if user is None:
-        raise NotFound.of("user", user_id)
-    if actor.is_admin:
-        return
-    if actor.role != "manager":
-        raise Forbidden("Only an admin or the user's manager may set a quota.")
-    if user.get("manager_id") == actor.id or (user["id"] != actor.id and user.get("team")
-                                               and user.get("team") == actor.team):
-        return
-    raise Forbidden("Only an admin or the user's manager may set this user's quota.")
-
-
-def get_quota(session, user_id, period: str) -> Quota:
-    _period(period)
-    quota = session.get(Quota, (str(user_id), period))
-    if quota is None:
-        raise NotFound(f"No quota for user {user_id} in {period}.")
-    return quota
-
-
-def list_quotas(session, args: dict) -> tuple[list[Quota], str | None]:
-    stmt = select(Quota)
-    if args.get("user_id"):
-        stmt = stmt.where(Quota.user_id == args["user_id"])
-    if args.get("period"):
-        stmt = stmt.where(Quota.period == args["period"])
-    return keyset_page(session, stmt, Quota.created_at, Quota.user_id, limit=args["limit"], cursor=args.get("cursor"))
-
-
-def put_quota(uow, actor: Principal, user_id, period: str, data: dict, expected: set[str] | None,
-              deps: Deps) -> tuple[Quota, bool]:
-    """Set a user's quota for a period; returns (quota, created)."""
-    user_id = str(user_id)
-    _period(period)
-    session = uow.session
-    _authorize_quota(session, actor, user_id, deps)
-    stmt = select(Quota).where(Quota.user_id == user_id, Quota.period == period)
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    quota = session.scalars(stmt).first()
-    if quota is None:
-        if expected is not None:
-            raise PreconditionFailed(f"There is no quota for {period} yet; send the PUT without If-Match.")
-        quota = Quota(user_id=user_id, period=period, amount=data["amount"]["amount"],
-                      currency=data["amount"]["currency"])
-        session.add(quota)
-        created = True
-    else:
-        ensure_version(quota.version, expected)
-        quota.amount, quota.currency = data["amount"]["amount"], data["amount"]["currency"]
-        created = False
-    try:
-        _flush(session)
-        uow.commit()
-    except IntegrityError:
-        raise Conflict("Someone set this quota at the same moment; retry.") from None
-    return quota, created

@@ -11,7 +11,7 @@ from shared.http import NotFound, Problem, if_match
 from shared.schemas import ProblemSchema, page_of
 from shared.web import created, current_db, read_session, with_version
 
-from services.support import schemas, service
+from services.support import inbound, schemas, service
 
 blp = Blueprint("support", __name__, url_prefix="/api/v1",
                 description="Support cases, comments, SLA policy, satisfaction and inbound e-mail")
@@ -70,7 +70,7 @@ class InboundEmail(MethodView):
         if not raw.strip():
             raise Problem("The body is empty; send the raw RFC 5322 message.", status=400)
         with current_db().uow() as uow:
-            case, comment, fresh = service.receive_email(uow, current_principal(), raw, _accounts())
+            case, comment, fresh = inbound.receive_email(uow, current_principal(), raw, _accounts())
         location = f"/api/v1/cases/{case.id}" if comment is None else f"/api/v1/cases/{case.id}/comments"
         return _Received(case, comment), 201 if fresh else 200, {"Location": location, "ETag": f'"{case.version}"'}
 

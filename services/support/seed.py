@@ -42,75 +42,84 @@ FEEDBACK = {5: "Rápidos y muy amables.", 4: "Bien resuelto.", 3: "Correcto, aun
             2: "Tardaron demasiado en responder.", 1: "Tuvimos que llamar tres veces."}
 
 
+class _Desk:
+    """The support desk the demo plays: agents opening, answering and moving cases."""
+
+    def __init__(self, ctx):
+        self.ctx, self.rng, self.client = ctx, ctx.rng, ctx.client
+        self.contacts: dict[str, list[dict]] = {}
+        for contact in ctx.contacts:
+            self.contacts.setdefault(contact.get("account_id"), []).append(contact)
+        self.cases: list[dict] = []
+
+    def open_case(self, account: dict, agent: dict, subject, description, channel, priority) -> dict:
+        contact = self.rng.choice(self.contacts.get(account["id"]) or [None])
+        case = self.client.post("/api/v1/cases", {
+            "subject": subject, "description": description, "channel": channel, "priority": priority,
+            "account_id": account["id"], "contact_id": contact["id"] if contact else None,
+        }, token=self.ctx.token_for(agent))
+        self.cases.append(case)
+        return case
+
+    def reply(self, case: dict, agent: dict, body: str, public: bool = True) -> None:
+        self.client.post(f"/api/v1/cases/{case['id']}/comments", {"body": body, "public": public},
+                         token=self.ctx.token_for(agent))
+
+    def move(self, case: dict, agent: dict, status: str) -> None:
+        self.client.patch(f"/api/v1/cases/{case['id']}", {"status": status}, token=self.ctx.token_for(agent))
+
+
 def seed(ctx) -> None:
     agents = ctx.by_role("support")
     if not agents or not ctx.accounts:
         return
-    rng = ctx.rng
-    client = ctx.client
-    contacts: dict[str, list[dict]] = {}
-    for contact in ctx.contacts:
-        contacts.setdefault(contact.get("account_id"), []).append(contact)
+    desk, rng = _Desk(ctx), ctx.rng
     accounts = rng.sample(ctx.accounts, min(len(ctx.accounts), 24))
-    cases: list[dict] = []
-
-    def open_case(account: dict, agent: dict, subject, description, channel, priority) -> dict:
-        contact = rng.choice(contacts.get(account["id"]) or [None])
-        case = client.post("/api/v1/cases", {
-            "subject": subject, "description": description, "channel": channel, "priority": priority,
-            "account_id": account["id"], "contact_id": contact["id"] if contact else None,
-        }, token=ctx.token_for(agent))
-        cases.append(case)
-        return case
-
-    def reply(case: dict, agent: dict, body: str, public: bool = True) -> None:
-        client.post(f"/api/v1/cases/{case['id']}/comments", {"body": body, "public": public},
-                    token=ctx.token_for(agent))
-
-    def move(case: dict, agent: dict, status: str) -> None:
-        client.patch(f"/api/v1/cases/{case['id']}", {"status": status}, token=ctx.token_for(agent))
-
-    # Breached: a short urgent policy for a moment, then the real one back.
-    policy = client.get("/api/v1/sla-policy")
-    client.put("/api/v1/sla-policy", {"urgent": {"first_response_seconds": 5, "resolution_seconds": 30}})
-    try:
-        for account in accounts[:3]:
-            subject, description, channel, _ = rng.choice([s for s in SUBJECTS if s[3] in ("urgent", "high")])
-            open_case(account, rng.choice(agents), subject, description, channel, "urgent")
-    finally:
-        client.put("/api/v1/sla-policy", {"urgent": policy["urgent"]})
-
-    # Open: new, in progress and waiting on the customer.
-    for i, account in enumerate(accounts[3:13]):
+    _breached(desk, agents, accounts[:3])
+    for i, account in enumerate(accounts[3:13]):  # open: new, in progress and waiting on the customer
         agent = agents[i % len(agents)]
-        case = open_case(account, agent, *rng.choice(SUBJECTS))
+        case = desk.open_case(account, agent, *rng.choice(SUBJECTS))
         if i % 3 >= 1:
-            reply(case, agent, "Gracias por avisarnos; lo estamos revisando.")
+            desk.reply(case, agent, "Gracias por avisarnos; lo estamos revisando.")
         if i % 3 == 2:
-            reply(case, agent, "Pedimos al cliente una captura del error.", public=False)
-            move(case, agent, "pending")
-
-    # Resolved (some closed) and rated: mostly happy customers, a few unhappy ones.
-    for i, account in enumerate(accounts[13:]):
+            desk.reply(case, agent, "Pedimos al cliente una captura del error.", public=False)
+            desk.move(case, agent, "pending")
+    for i, account in enumerate(accounts[13:]):  # resolved (some closed) and rated: mostly happy customers
         agent = agents[i % len(agents)]
-        case = open_case(account, agent, *rng.choice(SUBJECTS))
-        reply(case, agent, "Estamos en ello.")
-        reply(case, agent, rng.choice(RESOLUTIONS))
-        move(case, agent, "resolved")
+        case = desk.open_case(account, agent, *rng.choice(SUBJECTS))
+        desk.reply(case, agent, "Estamos en ello.")
+        desk.reply(case, agent, rng.choice(RESOLUTIONS))
+        desk.move(case, agent, "resolved")
         score = rng.choice([5, 5, 4, 4, 3, 2, 1])
-        client.post(f"/api/v1/cases/{case['id']}/satisfaction", {"score": score, "comment": FEEDBACK[score]})
+        desk.client.post(f"/api/v1/cases/{case['id']}/satisfaction", {"score": score, "comment": FEEDBACK[score]})
         if i % 2:
-            move(case, agent, "closed")
+            desk.move(case, agent, "closed")
+    _by_email(desk)
+    ctx.extra["cases"] = desk.cases
 
-    # By e-mail: a customer writes in, and answers the reference in a reply.
-    writer = next((c for c in ctx.contacts if c.get("email") and c.get("account_id")), None)
-    if writer is not None:
-        case = _inbound(client, writer, "Consulta sobre el contrato de mantenimiento",
-                        "Buenos días, ¿el contrato cubre las actualizaciones de este año?")
-        cases.append(case)
-        _inbound(client, writer, f"Re: {case['reference']} Consulta sobre el contrato de mantenimiento",
-                 "Añado que tenemos 40 licencias.\n\n> Buenos días, ¿el contrato cubre las actualizaciones?")
-    ctx.extra["cases"] = cases
+
+def _breached(desk: _Desk, agents: list[dict], accounts: list[dict]) -> None:
+    """A short urgent policy for a moment, so these cases breach; then the real one back."""
+    policy = desk.client.get("/api/v1/sla-policy")
+    desk.client.put("/api/v1/sla-policy", {"urgent": {"first_response_seconds": 5, "resolution_seconds": 30}})
+    try:
+        for account in accounts:
+            subject, description, channel, _ = desk.rng.choice([s for s in SUBJECTS if s[3] in ("urgent", "high")])
+            desk.open_case(account, desk.rng.choice(agents), subject, description, channel, "urgent")
+    finally:
+        desk.client.put("/api/v1/sla-policy", {"urgent": policy["urgent"]})
+
+
+def _by_email(desk: _Desk) -> None:
+    """A customer writes in, and answers the reference in a reply."""
+    writer = next((c for c in desk.ctx.contacts if c.get("email") and c.get("account_id")), None)
+    if writer is None:
+        return
+    case = _inbound(desk.client, writer, "Consulta sobre el contrato de mantenimiento",
+                    "Buenos días, ¿el contrato cubre las actualizaciones de este año?")
+    desk.cases.append(case)
+    _inbound(desk.client, writer, f"Re: {case['reference']} Consulta sobre el contrato de mantenimiento",
+             "Añado que tenemos 40 licencias.\n\n> Buenos días, ¿el contrato cubre las actualizaciones?")
 
 
 def _inbound(client, contact: dict, subject: str, body: str) -> dict:

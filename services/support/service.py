@@ -5,11 +5,10 @@ from datetime import datetime
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from shared.auth import Principal, UserDirectory, authorize_write
-from shared.db import Database, utcnow
+from shared.db import utcnow
 from shared.http import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed, ensure_version, keyset_page
 from shared.observability import get_logger
 
@@ -357,123 +356,6 @@ def rate_case(uow, actor: Principal, case_id, data: dict) -> Case:
         "rated_at": case.rated_at.isoformat()})
     uow.commit()
     return case
-
-
-# -- inbound e-mail -------------------------------------------------------------
-
-def _may_reply(case: Case, mail: rules.InboundEmail, contact) -> bool:
-    """Only the case's requester, its contact or someone of its account may add to it by e-mail;
-    anybody else who quotes a number opens a case of their own."""
-    if case.requester_email and case.requester_email == mail.sender:
-        return True
-    if contact is None:
-        return False
-    return contact.id == case.contact_id or (case.account_id is not None and contact.account_id == case.account_id)
-
-
-def receive_email(uow, actor: Principal, raw: bytes, accounts: AccountsLookup) -> tuple[Case, CaseComment | None, bool]:
-    """Open a case from an e-mail, or add a reply (``[#<number>]`` in the
-    subject) to its case as a public customer comment. Returns (case,
-    comment or None, whether anything was created: a repeated Message-ID is not)."""
-    try:
-        mail = rules.parse_email(raw)
-    except rules.BadEmail as exc:
-        raise Invalid(str(exc), errors={exc.field: [str(exc)]}) from None
-    repeat = _received_before(uow, mail.message_id)
-    if repeat is not None:  # the mail gateway delivered this message again
-        return repeat
-    try:
-        return _file_email(uow, actor, mail, accounts)
-    except IntegrityError:  # the same message, delivered twice at the same moment: the other one won
-        uow.session.rollback()
-        repeat = _received_before(uow, mail.message_id)
-        if repeat is None:
-            raise
-        return repeat
-
-
-def _received_before(uow, message_id: str | None) -> tuple[Case, CaseComment | None, bool] | None:
-    if not message_id:
-        return None
-    session = uow.session
-    seen = session.scalars(select(CaseComment).where(CaseComment.message_id == message_id)).first()
-    opened = session.scalars(select(Case).where(Case.inbound_message_id == message_id)).first()
-    if seen is None and opened is None:
-        return None
-    case = get_case(session, seen.case_id if seen is not None else opened.id)
-    uow.commit()
-    return case, seen, False
-
-
-def _file_email(uow, actor: Principal, mail: rules.InboundEmail,
-                accounts: AccountsLookup) -> tuple[Case, CaseComment | None, bool]:
-    session = uow.session
-    contact = accounts.contact_by_email(session, mail.sender, actor.token)
-    number = rules.parse_reference(mail.subject)
-    description = mail.text
-    if number is not None:
-        case = session.scalars(select(Case).where(Case.number == number, Case.deleted_at.is_(None))
-                               .with_for_update()).first()
-        if case is not None and _may_reply(case, mail, contact):
-            if case.status != "closed":
-                comment = _add_comment(uow, case, CaseComment(
-                    body=rules.strip_quoted(mail.text) or "(empty reply)", public=True, author_type="customer",
-                    author_email=mail.sender, message_id=mail.message_id))
-                uow.commit()
-                return case, comment, True
-            description = f"Follow-up to the closed case #{case.number}.\n\n{mail.text}"
-    case = Case(subject=mail.subject, description=description or None, channel="email", priority="normal",
-                status="new", contact_id=contact.id if contact else None,
-                account_id=contact.account_id if contact else None, requester_email=mail.sender,
-                requester_name=mail.sender_name or (contact.name if contact else None), assignee_id=None,
-                created_by=actor.id, inbound_message_id=mail.message_id, created_at=utcnow())
-    return _open_case(uow, case), None, True
-
-
-# -- SLA breaches (the worker's job) --------------------------------------------
-
-_TARGETS = {
-    # target: (due column, breach marker, what else stops the clock)
-    "first_response": (Case.first_response_due_at, Case.first_response_breached_at, Case.first_responded_at),
-    "resolution": (Case.resolution_due_at, Case.resolution_breached_at, None),
-}
-
-
-def publish_breaches(db: Database, now: datetime | None = None, batch: int = 200) -> int:
-    """Publish support.case.sla_breached once per case and target whose due
-    time has passed with the clock still running. Safe with several workers:
-    rows are claimed with SKIP LOCKED and marked with a compare-and-set in the
-    same transaction as the event, so a restart or a second worker never
-    publishes a breach twice."""
-    now = now or utcnow()
-    published = 0
-    for target, (due, marker, stopped) in _TARGETS.items():
-        while True:
-            with db.uow() as uow:
-                stmt = (select(Case.id, Case.account_id, Case.number, Case.priority, Case.assignee_id, due)
-                        .where(Case.deleted_at.is_(None), Case.status.in_(rules.OPEN_STATUSES),
-                               marker.is_(None), due <= now)
-                        .order_by(due).limit(batch))
-                if stopped is not None:
-                    stmt = stmt.where(stopped.is_(None))
-                if db.is_postgres:
-                    stmt = stmt.with_for_update(skip_locked=True)
-                rows = uow.session.execute(stmt).all()
-                for row in rows:
-                    claimed = uow.session.execute(
-                        update(Case.__table__).where(Case.__table__.c.id == row.id, marker.is_(None))
-                        .values({marker.key: now}))
-                    if claimed.rowcount != 1:
-                        continue
-                    uow.publish("support.case.sla_breached", row.id, _breach_data(
-                        row.id, row.account_id, target, row[5], row.number, row.priority, row.assignee_id, now))
-                    published += 1
-                uow.commit()
-            if len(rows) < batch:
-                break
-    if published:
-        log.info("sla_breaches_published", count=published)
-    return published
 
 
 # -- handover -------------------------------------------------------------------

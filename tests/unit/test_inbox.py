@@ -145,3 +145,15 @@ def test_a_database_outage_requeues_only_once_the_database_is_back(sqlite_build)
     assert inbox.requeue_after_outage(db, outcomes, threading.Event()) == [inbox.REQUEUE] * 3
     assert len(pings) == 3
     assert inbox.requeue_after_outage(db, [inbox.ACK], threading.Event()) == [inbox.ACK]
+
+
+def test_an_integrity_error_in_a_handler_is_requeued_not_raised(sqlite_build):
+    from sqlalchemy.exc import IntegrityError
+
+    db = sqlite_build("accounts").db
+
+    def clash(event, uow):
+        raise IntegrityError("INSERT", {}, Exception("duplicate key"))
+
+    body = encode(new_event(source="t", type="x.thing.happened", subject="s", data={}))
+    assert inbox.handle(db, "q", {"x.thing.happened": clash}, "x.thing.happened", body) == inbox.REQUEUE

@@ -183,9 +183,8 @@ def test_pipeline_weighted_amount_is_rounded_once_and_the_same_from_cents(deals)
     assert abs(weighted - exact / 100) <= Decimal("0.005")
     summed_cents = sum(cents_of(amount) * probability for amount, probability in deals)
     assert summed_cents == int(exact * 100)
-    service = pytest.importorskip("services.opportunities.service")
-    if hasattr(service, "_weighted_money"):
-        assert service._weighted_money(summed_cents) == weighted
+    forecasting = pytest.importorskip("services.opportunities.forecasting")
+    assert forecasting._weighted_money(summed_cents) == weighted
 
 
 @opportunities

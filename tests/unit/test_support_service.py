@@ -14,7 +14,7 @@ from shared import events, inbox
 from shared.auth import upsert_user
 from tests.support.auth import headers
 
-from services.support import handlers, service
+from services.support import handlers, sla
 
 SUPPORT = str(uuid.uuid4())
 ACCOUNT = str(uuid.uuid4())
@@ -289,10 +289,10 @@ def test_sla_breaches_are_published_once_per_target(support):
     client.post(f"/api/v1/cases/{answered['id']}/comments", json={"body": "hola"}, headers=staff())
     solved = open_case(client, priority="urgent")
     client.patch(f"/api/v1/cases/{solved['id']}", json={"status": "resolved"}, headers=staff())
-    assert service.publish_breaches(support.db) == 0  # nothing is due yet
+    assert sla.publish_breaches(support.db) == 0  # nothing is due yet
     later = datetime.fromisoformat(quiet["resolution_due_at"]) + timedelta(seconds=1)
-    assert service.publish_breaches(support.db, now=later) == 3
-    assert service.publish_breaches(support.db, now=later + timedelta(hours=1)) == 0
+    assert sla.publish_breaches(support.db, now=later) == 3
+    assert sla.publish_breaches(support.db, now=later + timedelta(hours=1)) == 0
     breaches = {(e["subject"], e["data"]["target"]) for e in published(support.db, "support.case.sla_breached")}
     assert breaches == {(quiet["id"], "first_response"), (quiet["id"], "resolution"), (answered["id"], "resolution")}
     event = published(support.db, "support.case.sla_breached")[0]["data"]
@@ -323,7 +323,7 @@ def test_a_clock_stopped_late_is_a_breach_without_waiting_for_the_job(support):
     assert [e["data"]["target"] for e in published(support.db, "support.case.sla_breached")] == ["first_response"]
     resolved = client.patch(f"/api/v1/cases/{case['id']}", json={"status": "resolved"}, headers=staff())
     assert resolved.json["resolution_breached_at"] and resolved.json["sla_breached"]
-    assert service.publish_breaches(support.db) == 0
+    assert sla.publish_breaches(support.db) == 0
     assert len(published(support.db, "support.case.sla_breached")) == 2
 
 
@@ -331,7 +331,7 @@ def test_resolving_unanswered_after_the_due_time_breaches_both_clocks_once(suppo
     client = support.client
     case = open_case(client)
     _overdue(support.db, case["id"], first_response_due_at=True)
-    assert service.publish_breaches(support.db) == 1  # the job saw the first response late
+    assert sla.publish_breaches(support.db) == 1  # the job saw the first response late
     client.patch(f"/api/v1/cases/{case['id']}", json={"status": "closed"}, headers=staff())
     assert [e["data"]["target"] for e in published(support.db, "support.case.sla_breached")] == ["first_response"]
 
@@ -343,7 +343,7 @@ def test_closing_late_a_case_resolved_in_time_is_no_breach(support):
     client.patch(f"/api/v1/cases/{case['id']}", json={"status": "resolved"}, headers=staff())
     _overdue(support.db, case["id"], first_response_due_at=True, resolution_due_at=True)
     client.patch(f"/api/v1/cases/{case['id']}", json={"status": "closed"}, headers=staff())
-    assert service.publish_breaches(support.db) == 0
+    assert sla.publish_breaches(support.db) == 0
     assert published(support.db, "support.case.sla_breached") == []
 
 
@@ -478,7 +478,7 @@ def test_case_events_keep_the_account_view(support, sqlite_build):
     client.post(f"/api/v1/cases/{cases[0]['id']}/satisfaction", json={"score": 1}, headers=staff())
     client.delete(f"/api/v1/cases/{cases[2]['id']}", headers=staff())
     later = datetime.fromisoformat(cases[1]["first_response_due_at"]) + timedelta(seconds=1)
-    service.publish_breaches(support.db, now=later)
+    sla.publish_breaches(support.db, now=later)
     for event in published(support.db):  # every case event, each delivered twice
         for _ in range(2):
             assert inbox.handle(accounts.db, "cadena.accounts.events", accounts_handlers.HANDLERS, event["type"],
