@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from shared import config
-from shared.cli import Failure, component_module, require_broker
 
 
 @click.group()
@@ -19,6 +18,8 @@ def events():
 def tail(pattern, data):
     """Print events as they pass (PATTERN is an AMQP topic pattern, e.g. 'accounts.#')."""
     from shared.tools import tail_events
+
+    from shared.cli import require_broker  # here: `python -m shared.cli` imports it as __main__ first
 
     require_broker()
     tail_events(config.load("gateway").amqp_url, pattern, show_data=data)
@@ -45,6 +46,8 @@ def events_catalogue(write):
 def replay_dlq(service, purpose):
     """Move a service's dead letters back to its queue."""
     from shared.tools import replay_dead_letters
+
+    from shared.cli import Failure, component_module, require_broker
 
     component_module(service)
     require_broker()

@@ -119,3 +119,13 @@ def test_a_value_the_database_cannot_hold_is_a_422_problem():
     reply = app.test_client().get("/boom")
     assert reply.status_code == 422 and reply.mimetype == "application/problem+json"
     assert "bigint" not in reply.get_data(as_text=True)  # nothing internal in the answer
+
+
+def test_the_command_runs_as_a_module_as_every_process_starts_it():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "shared.cli", "events", "--help"], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "replay-dlq" in done.stdout
