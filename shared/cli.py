@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import os
 import socket
 import subprocess
 import sys
@@ -26,7 +25,7 @@ class Failure(click.ClickException):
 def built_components(only: str | None = None) -> list[str]:
     """The gateway and every context whose package has an app factory
     (``only``, or CADENA_COMPONENTS=gateway,accounts,…, narrows it)."""
-    only = only if only is not None else os.environ.get("CADENA_COMPONENTS", "")
+    only = only if only is not None else config.components_wanted()
     only = {n.strip() for n in only.split(",") if n.strip()}
     names = ["gateway"]
     for name in config.SERVICE_PORTS:
@@ -136,14 +135,13 @@ def serve(component, bind):
         raise Failure(f"unknown component '{component}'; choose one of: {', '.join(config.COMPONENTS)}")
     from gunicorn.app.base import BaseApplication
 
-    workers = int(os.environ.get("CADENA_WEB_WORKERS", "1"))
-    threads = int(os.environ.get("CADENA_WEB_THREADS", "4"))
-    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    workers, threads = config.web_size()
+    if workers > 1 and not config.multiprocess_metrics_dir():
         metrics_dir = config.var_dir() / "metrics" / component
         metrics_dir.mkdir(parents=True, exist_ok=True)
         for stale in metrics_dir.glob("*.db"):
             stale.unlink()
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+        config.share_metrics_in(metrics_dir)
 
     class Server(BaseApplication):
         def load_config(self):
@@ -215,7 +213,7 @@ def up(logs, no_seed):
     # Migrations run in a child process so this long-lived one stays small.
     if subprocess.call([*exe, "migrate", *names]) != 0:
         raise Failure("migrations failed (see above); fix the database and run `cadena up` again.")
-    env = dict(os.environ)
+    env = config.child_environment()
     env.setdefault("CADENA_ENV", "dev")
     env["PYTHONUNBUFFERED"] = "1"
     sink_port = None

@@ -1,4 +1,6 @@
-"""Settings, read from the environment in one place.
+"""Settings, read from the environment in one place: this module is the only
+reader of the environment (tests/unit/test_shared.py holds every other
+module to it; the console keeps its own, console/settings.py).
 
 Every process calls :func:`load` once, in its factory or entry point, never at
 import time, so tests can set variables before a process is built.
@@ -55,6 +57,50 @@ def service_url(component: str) -> str:
 
 def gateway_port() -> int:
     return int(os.environ.get("CADENA_GATEWAY_PORT", GATEWAY_PORT))
+
+
+# -- what a process (not a component) is told ---------------------------------------
+
+def components_wanted() -> str:
+    """CADENA_COMPONENTS: the components to run locally (all when empty)."""
+    return os.environ.get("CADENA_COMPONENTS", "")
+
+
+def web_size() -> tuple[int, int]:
+    """Gunicorn workers and threads per web process (CADENA_WEB_WORKERS / _THREADS)."""
+    return int(os.environ.get("CADENA_WEB_WORKERS", "1")), int(os.environ.get("CADENA_WEB_THREADS", "4"))
+
+
+def log_level() -> str:
+    return os.environ.get("CADENA_LOG_LEVEL", "INFO").upper()
+
+
+def metrics_port() -> int | None:
+    """CADENA_METRICS_PORT: where a worker serves its metrics (none when unset)."""
+    port = os.environ.get("CADENA_METRICS_PORT")
+    return int(port) if port else None
+
+
+def multiprocess_metrics_dir() -> str | None:
+    """Set when several gunicorn workers share their metrics (prometheus_client reads it too)."""
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+
+
+def share_metrics_in(path: Path) -> None:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+
+
+def child_environment() -> dict[str, str]:
+    """The environment the processes `cadena up` starts inherit."""
+    return dict(os.environ)
+
+
+def component_extras(component: str) -> dict[str, str]:
+    """CADENA_<COMPONENT>_<NAME> settings of one component, as {name: value}
+    (e.g. CADENA_CAMPAIGNS_MAIL_FROM → {"mail_from": …}), less its URLs."""
+    prefix = f"CADENA_{component.upper()}_"
+    return {key[len(prefix):].lower(): value for key, value in os.environ.items()
+            if key.startswith(prefix) and key[len(prefix):] not in ("URL", "DATABASE_URL")}
 
 
 @dataclass(frozen=True)
@@ -123,6 +169,7 @@ def load(component: str, **overrides) -> Settings:
         retention_interval=float(env.get("CADENA_RETENTION_INTERVAL", "600")),
         revocation_cache_seconds=float(env.get("CADENA_REVOCATION_CACHE_SECONDS", "1")),
         proxy_hops=int(env.get("CADENA_PROXY_HOPS", "0")),
+        extra=component_extras(component),
         base_currency=env.get("CADENA_BASE_CURRENCY", "EUR").strip().upper() or "EUR",
     )
     values.update(overrides)

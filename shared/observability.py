@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import os
 import sys
 import time
 import uuid
@@ -54,7 +53,9 @@ def reset_request_id(token: contextvars.Token) -> None:
 
 
 def configure_logging(component: str) -> None:
-    level = getattr(logging, os.environ.get("CADENA_LOG_LEVEL", "INFO").upper(), logging.INFO)
+    from shared.config import log_level
+
+    level = getattr(logging, log_level(), logging.INFO)
     logging.basicConfig(format="%(message)s", stream=sys.stderr, level=level)
     for noisy in ("urllib3", "werkzeug"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -124,7 +125,9 @@ def metrics_payload(extra_collectors=()) -> tuple[bytes, str]:
     followed by this app's own collectors. Those go in a registry of this
     scrape, never the global one: it would keep the first app's collector
     for good (and raise on the next app's same metric names)."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    from shared.config import multiprocess_metrics_dir
+
+    if multiprocess_metrics_dir():
         base = CollectorRegistry()
         multiprocess.MultiProcessCollector(base)
     else:

@@ -112,9 +112,9 @@ class Worker:
 
 
 def _serve_metrics(worker: Worker) -> None:
-    import os
+    from shared.config import metrics_port
 
-    port = os.environ.get("CADENA_METRICS_PORT")
+    port = metrics_port()
     if not port:
         return
     from prometheus_client import start_http_server
@@ -122,4 +122,4 @@ def _serve_metrics(worker: Worker) -> None:
     from shared.ops_metrics import register_consumer_lag
 
     register_consumer_lag(worker)  # cadena_consumer_lag, cadena_queue_consumers, cadena_dead_letters
-    start_http_server(int(port))
+    start_http_server(port)

@@ -15,7 +15,6 @@ A claim older than the claim timeout belongs to a worker that died between
 """
 from __future__ import annotations
 
-import os
 import sys
 import uuid
 from dataclasses import dataclass
@@ -48,13 +47,13 @@ class MailSettings:
 
     @classmethod
     def from_settings(cls, settings) -> "MailSettings":
-        """settings.smtp_url (CADENA_SMTP_URL) and, from settings.extra or the
-        environment, CADENA_CAMPAIGNS_MAIL_FROM / _CLAIM_TIMEOUT / _SMTP_TIMEOUT /
-        _MAX_ATTEMPTS / _BATCH / _INTERVAL."""
+        """settings.smtp_url (CADENA_SMTP_URL) and, from settings.extra
+        (CADENA_CAMPAIGNS_MAIL_FROM / _CLAIM_TIMEOUT / _SMTP_TIMEOUT /
+        _MAX_ATTEMPTS / _BATCH / _INTERVAL), the rest."""
         extra = dict(settings.extra or {})
 
         def get(name: str, cast, default):
-            raw = extra.get(name, os.environ.get(f"CADENA_CAMPAIGNS_{name.upper()}"))
+            raw = extra.get(name)
             return default if raw in (None, "") else cast(raw)
 
         return cls(smtp_url=settings.smtp_url, mail_from=get("mail_from", str, cls.mail_from),

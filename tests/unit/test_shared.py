@@ -129,3 +129,23 @@ def test_the_command_runs_as_a_module_as_every_process_starts_it():
                           timeout=60)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "replay-dlq" in done.stdout
+
+
+def test_settings_are_the_only_reader_of_the_environment():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    allowed = {root / "shared/config.py", root / "console/settings.py"}
+    readers = [str(p.relative_to(root)) for folder in ("shared", "services", "gateway", "console")
+               for p in (root / folder).rglob("*.py")
+               if p not in allowed and re.search(r"os\.environ|os\.getenv|getenv\(", p.read_text())]
+    assert readers == []
+
+
+def test_a_components_own_settings_come_from_its_variables(monkeypatch):
+    from shared import config
+
+    monkeypatch.setenv("CADENA_CAMPAIGNS_MAIL_FROM", "ventas@cadena.local")
+    monkeypatch.setenv("CADENA_CAMPAIGNS_URL", "http://elsewhere")
+    assert config.load("campaigns").extra == {"mail_from": "ventas@cadena.local"}
