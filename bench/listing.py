@@ -80,7 +80,7 @@ def _plan_of_the_api_query(app, call) -> list[str]:
     """How Postgres runs the very SELECT the API sent for a mid-table page (EXPLAIN of it)."""
     from sqlalchemy import event
 
-    engine = app.extensions["cadena.db"].engine
+    engine = app.extensions["cadena"].db.engine
     sent = []
 
     def record(_conn, _cursor, statement, parameters, _context, _many):
@@ -140,7 +140,7 @@ def bench_listing(servers, rows: int, limit: int = 100, page: int | None = None,
                     lambda: conn.execute(keyset_sql, (created_at, ident, limit + 1)).fetchall(), repeat), 2)
                 raw[f"raw_offset_{name}_ms"] = round(_median_ms(
                     lambda: conn.execute(offset_sql, (limit, (number - 1) * limit)).fetchall(), max(3, repeat // 5)), 2)
-        app.extensions["cadena.db"].dispose()
+        app.extensions["cadena"].db.dispose()
         worst = max(deep_ms, middle_ms)
         return {"rows": rows, "limit": limit, "page": page, "middle_page": middle, "fill_seconds": round(fill_s, 1),
                 "page_1_ms": round(first_ms, 2), "page_n_ms": round(deep_ms, 2), "middle_page_ms": round(middle_ms, 2),

@@ -123,7 +123,7 @@ def measure(servers: Servers, n: int, requests: int, seed: int = 7) -> dict:
         os.environ.setdefault("CADENA_LOG_LEVEL", "WARNING")
         app = create_app(config.load("opportunities", database_url=url, gateway_url="http://127.0.0.1:1"),
                          verifier=auth.verifier())
-        db = app.extensions["cadena.db"]
+        db = app.extensions["cadena"].db
         started = time.perf_counter()
         fill(db, n, random.Random(seed))
         fill_s = time.perf_counter() - started

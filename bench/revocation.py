@@ -34,7 +34,7 @@ def bench_revocation(servers, requests: int) -> dict:
         upgrade("accounts", url)
         settings = config.load("accounts", database_url=url, amqp_url=servers.amqp_url)
         app = create_app(settings, verifier=auth.verifier())
-        db = app.extensions["cadena.db"]
+        db = app.extensions["cadena"].db
         user_id = str(uuid.uuid4())
         with db.engine.begin() as conn:
             conn.execute(db.tables.users.insert().values(id=user_id, email="r@x.es", name="R", role="rep",
@@ -47,7 +47,7 @@ def bench_revocation(servers, requests: int) -> dict:
         figures = {}
         for label, check in (("off", NoRevocation()), ("cached_1s", ReplicaRevocation(db, 1.0)),
                              ("uncached", ReplicaRevocation(db, 0.0))):
-            app.extensions["cadena.revocation"] = check
+            app.extensions["cadena"].revocation = check
             figures[label] = round(_per_request_ms(client, path, headers, requests), 3)
         db.dispose()
     finally:

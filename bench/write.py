@@ -119,7 +119,7 @@ def bench_write_path(servers, n: int, clients: int) -> dict:
             ours.append(_drive(f"http://127.0.0.1:{ours_server.port}/api/v1/contacts", bodies(f"o{round_}"), headers, clients))
         ours_server.shutdown()
         base_server.shutdown()
-        app.extensions["cadena.db"].dispose()
+        app.extensions["cadena"].db.dispose()
         base_engine.dispose()
         ours_rate, raw_rate = sorted(ours)[1], sorted(raw)[1]
         return {"create_contact_rps": round(ours_rate, 1), "bare_insert_rps": round(raw_rate, 1),

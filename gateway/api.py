@@ -1,14 +1,14 @@
 """The gateway's own routes: tokens, keys, users and the OpenAPI document."""
 from __future__ import annotations
 
-from flask import current_app, jsonify
+from flask import jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from shared.auth import current_principal, public
 from shared.http import if_match
 from shared.schemas import ProblemSchema, page_of
-from shared.web import created, current_db, read_session, with_version
+from shared.web import deps, created, current_db, read_session, with_version
 
 from flask import g, request
 
@@ -17,6 +17,7 @@ from shared.http import ListArgs
 from shared.guard import allow
 
 from gateway import api_clients, handover, identity, schemas, timeline
+from gateway.deps import GatewayDeps
 from gateway.tokens import TokenIssuer, revoke_session
 from gateway.openapi import merged_spec
 
@@ -29,12 +30,16 @@ customers = Blueprint("customers", __name__, url_prefix="/api/v1",
                       description="Customer 360 and timeline, across every service")
 
 
+def _deps() -> GatewayDeps:
+    return deps()
+
+
 def _keys() -> identity.KeyStore:
-    return current_app.extensions["cadena.keys"]
+    return _deps().keys
 
 
 def _issuer() -> TokenIssuer:
-    return current_app.extensions["cadena.issuer"]
+    return _deps().issuer
 
 
 @auth.route("/token")
@@ -206,7 +211,7 @@ class Customer360(MethodView):
         """Everything about a customer from every service, asked in parallel with one deadline;
         services that did not answer in time are listed in `unavailable` (and `partial` is true)."""
         headers = {"Authorization": request.headers["Authorization"], "X-Request-ID": g.request_id}
-        return current_app.extensions["cadena.360"].build(str(account_id), headers)
+        return _deps().customer360.build(str(account_id), headers)
 
 
 @customers.route("/customers/<uuid:account_id>/timeline")
@@ -228,10 +233,10 @@ class AsyncAPI(MethodView):
         from shared.asyncapi import asyncapi
         from shared.contracts import catalogue
 
-        cache = current_app.extensions
-        if "cadena.asyncapi" not in cache:
-            cache["cadena.asyncapi"] = asyncapi(catalogue())
-        return jsonify(cache["cadena.asyncapi"])
+        documents = _deps().documents
+        if "asyncapi" not in documents:
+            documents["asyncapi"] = asyncapi(catalogue())
+        return jsonify(documents["asyncapi"])
 
 
 @docs.route("/openapi.json")
@@ -240,10 +245,10 @@ class OpenAPI(MethodView):
     @docs.response(200)
     def get(self):
         """This document: the whole public API, OpenAPI 3.1."""
-        cache = current_app.extensions
-        if "cadena.openapi" not in cache:
-            cache["cadena.openapi"] = merged_spec(cache["cadena.rest"].spec.to_dict())
-        return jsonify(cache["cadena.openapi"])
+        documents = _deps().documents
+        if "openapi" not in documents:
+            documents["openapi"] = merged_spec(_deps().rest.spec.to_dict())
+        return jsonify(documents["openapi"])
 
 
 BLUEPRINTS = [auth, users, clients, customers, docs]

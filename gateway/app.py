@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from gateway import NAME, api, docs_page, handover, identity, routing, timeline
 from gateway.aggregates import Customer360
 from gateway.clients import build_clients
+from gateway.deps import GatewayDeps
 from gateway.models import TABLES, Base
 from gateway.tokens import GatewayRevocation, TokenIssuer
 
@@ -28,19 +29,21 @@ def create_app(settings: config.Settings | None = None):
     settings = settings or config.load(NAME)
     db = open_db(settings)
     keys = identity.KeyStore(db, settings.jwt_private_key_file)
+    clients = build_clients(settings.http_timeout)
+    dependencies = GatewayDeps(
+        settings=settings, db=db, keys=keys, routes=routing.route_table(), clients=clients,
+        issuer=TokenIssuer(keys, settings.access_token_ttl, settings.refresh_token_days),
+        customer360=Customer360(clients, settings.aggregate_deadline,
+                                ThreadPoolExecutor(max_workers=16, thread_name_prefix="360")))
     app, rest = create_base_app(
         settings, db, title="Cadena API", openapi_path=None,
         description="The public API of Cadena, a CRM for companies that sell to companies.",
         verifier=TokenVerifier(key_resolver=keys.public_key_for),
         public_paths=PUBLIC + routing.public_routes(),
         revocation=GatewayRevocation(db, settings.revocation_cache_seconds),
+        dependencies=dependencies,
     )
-    clients = build_clients(settings.http_timeout)
-    app.extensions.update({"cadena.keys": keys, "cadena.rest": rest,
-                           "cadena.issuer": TokenIssuer(keys, settings.access_token_ttl, settings.refresh_token_days),
-                           "cadena.routes": routing.route_table(), "cadena.clients": clients,
-                           "cadena.360": Customer360(clients, settings.aggregate_deadline,
-                                                     ThreadPoolExecutor(max_workers=16, thread_name_prefix="360"))})
+    dependencies.rest = rest
     if settings.proxy_hops:
         # Behind N trusted proxies the client's address (login throttling) is in X-Forwarded-For.
         from werkzeug.middleware.proxy_fix import ProxyFix

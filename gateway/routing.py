@@ -50,10 +50,10 @@ def _unavailable(service: str, reason: str) -> Problem:
 @bp.route("/api/v1/<path:path>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def proxy(path: str):
     full = "/api/v1/" + path
-    service = owner_of(full, current_app.extensions["cadena.routes"])
+    service = owner_of(full, current_app.extensions["cadena"].routes)
     if service is None:
         raise NotFound(f"There is no resource at {full}; GET /api/v1/openapi.json lists them all.")
-    client = current_app.extensions["cadena.clients"][service]
+    client = current_app.extensions["cadena"].clients[service]
     headers = {h: request.headers[h] for h in FORWARD_REQUEST if h in request.headers}
     headers["X-Request-ID"] = g.request_id
     target = full + (("?" + request.query_string.decode()) if request.query_string else "")

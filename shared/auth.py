@@ -134,7 +134,7 @@ def install_auth(app, verifier: TokenVerifier, prefix: str = "/api/v1/", public_
     from shared.guard import changes_state, check_request
 
     public_re = re.compile("|".join(f"(?:{p})" for p in public_paths)) if public_paths else None
-    app.extensions["cadena.revocation"] = revocation
+    app.extensions["cadena"].revocation = revocation
 
     @app.before_request
     def _authenticate():
@@ -150,7 +150,7 @@ def install_auth(app, verifier: TokenVerifier, prefix: str = "/api/v1/", public_
         if token is None:
             raise Unauthorized("Send 'Authorization: Bearer <token>'; get one from POST /api/v1/auth/token.")
         principal = verifier.verify(token)
-        check = app.extensions["cadena.revocation"]
+        check = app.extensions["cadena"].revocation
         if check is not None:
             check.check(principal)
         g.principal = principal

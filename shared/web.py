@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from flask import Flask, Response, g, jsonify
@@ -11,12 +12,23 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask_smorest import Api
 
 from shared import bus, idempotency
-from shared.auth import TokenVerifier, install_auth
+from shared.auth import TokenVerifier, UserDirectory, install_auth
 from shared.guard import BodyLimit, add_security_headers
 from shared.revocation import ReplicaRevocation
 from shared.config import Settings
 from shared.http import install_problem_handlers, problem_response
 from shared.observability import OutboxCollector, configure_logging, get_logger, instrument_flask, metrics_payload
+
+
+@dataclass(kw_only=True)
+class Dependencies:
+    """What a component's requests need, built once by its app factory (one
+    typed object, reached with ``deps()``). Components extend it with their own."""
+
+    settings: Settings
+    db: object
+    directory: UserDirectory | None = None
+    revocation: object | None = None
 
 
 class ReadinessProbe:
@@ -62,7 +74,7 @@ def schema_name(schema) -> str:
 def create_base_app(settings: Settings, db, *, title: str, description: str = "",
                     verifier: TokenVerifier | None = None, extra_ready: Callable[[], Iterable[str]] | None = None,
                     public_paths: tuple[str, ...] = (), openapi_path: str | None = "openapi.json",
-                    revocation=None) -> tuple[Flask, Api]:
+                    revocation=None, dependencies: Dependencies | None = None) -> tuple[Flask, Api]:
     configure_logging(settings.component)
     log = get_logger(f"cadena.{settings.component}")
     app = Flask(settings.component)
@@ -82,8 +94,7 @@ def create_base_app(settings: Settings, db, *, title: str, description: str = ""
         MAX_CONTENT_LENGTH=max(settings.max_body_bytes, settings.import_max_body_bytes),
     )
     app.json.sort_keys = False
-    app.extensions["cadena.settings"] = settings
-    app.extensions["cadena.db"] = db
+    app.extensions["cadena"] = dependencies or Dependencies(settings=settings, db=db)
     api = Api(app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name)})
     install_problem_handlers(app, log)  # after Api: ours replace its error format
     instrument_flask(app, settings.component, log)
@@ -134,16 +145,19 @@ def _install_probes(app: Flask, settings: Settings, db, verifier: TokenVerifier,
         return Response(payload, mimetype=content_type.split(";")[0], headers={"Content-Type": content_type})
 
 
-def current_db():
+def deps() -> Dependencies:
+    """The running app's dependencies (narrow the type in the component)."""
     from flask import current_app
 
-    return current_app.extensions["cadena.db"]
+    return current_app.extensions["cadena"]
+
+
+def current_db():
+    return deps().db
 
 
 def current_settings() -> Settings:
-    from flask import current_app
-
-    return current_app.extensions["cadena.settings"]
+    return deps().settings
 
 
 def read_session():

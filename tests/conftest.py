@@ -82,7 +82,7 @@ def build(servers, tmp_path):
         module = component_module(component)
         kwargs = {} if component == "gateway" else {"verifier": auth.verifier()}
         app = module.create_app(settings, **kwargs)
-        built = Built(component, settings, app, app.extensions["cadena.db"])
+        built = Built(component, settings, app, app.extensions["cadena"].db)
         made.append((built, url if backend == "postgres" else None))
         return built
 
@@ -110,7 +110,7 @@ def sqlite_build(tmp_path, monkeypatch):
         module = component_module(component)
         kwargs = {} if component == "gateway" else {"verifier": auth.verifier()}
         app = module.create_app(settings, **kwargs)
-        built = Built(component, settings, app, app.extensions["cadena.db"])
+        built = Built(component, settings, app, app.extensions["cadena"].db)
         made.append(built)
         return built
 

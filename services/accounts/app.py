@@ -4,7 +4,7 @@ from __future__ import annotations
 from shared import config
 from shared.auth import TokenVerifier, UserDirectory
 from shared.db import Database
-from shared.web import create_base_app
+from shared.web import Dependencies, create_base_app
 from shared.worker import Worker
 
 from services.accounts import NAME, api, handlers, jobs
@@ -18,9 +18,10 @@ def open_db(settings: config.Settings) -> Database:
 def create_app(settings: config.Settings | None = None, *, verifier: TokenVerifier | None = None):
     settings = settings or config.load(NAME)
     db = open_db(settings)
+    dependencies = Dependencies(settings=settings, db=db, directory=UserDirectory(db, settings.gateway_url))
     app, rest = create_base_app(settings, db, title="Cadena accounts", verifier=verifier,
-                                description="Accounts, contacts, org charts and the account view.")
-    app.extensions["cadena.directory"] = UserDirectory(db, settings.gateway_url)
+                                description="Accounts, contacts, org charts and the account view.",
+                                dependencies=dependencies)
     rest.register_blueprint(api.blp)
     return app
 

@@ -1,7 +1,7 @@
 """Activities' HTTP API: parse → use case → serialise."""
 from __future__ import annotations
 
-from flask import Response, current_app
+from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -9,20 +9,25 @@ from shared.auth import current_principal, public
 from shared.guard import allow, writes
 from shared.http import if_match
 from shared.schemas import ProblemSchema, page_of
-from shared.web import created, current_db, read_session, with_version
+from shared.web import deps, created, current_db, read_session, with_version
 
 from services.activities import schemas, service
+from services.activities.deps import ActivitiesDeps
+
+def _deps() -> ActivitiesDeps:
+    return deps()
+
 
 blp = Blueprint("activities", __name__, url_prefix="/api/v1",
                 description="Calls, meetings, visits, e-mails and tasks; the agenda and calendar feeds")
 
 
 def _directory():
-    return current_app.extensions["cadena.directory"]
+    return _deps().directory
 
 
 def _links():
-    return current_app.extensions["cadena.links"]
+    return _deps().links
 
 
 def _out(activity):
@@ -127,7 +132,7 @@ class CalendarToken(MethodView):
 def _token(user_id, rotate: bool) -> dict:
     with current_db().uow() as uow:
         token = service.calendar_token(uow, current_principal(), user_id, _directory(), rotate=rotate)
-    base = current_app.extensions["cadena.public_url"]
+    base = _deps().public_url
     return {"token": token, "url": f"{base}/api/v1/users/{user_id}/calendar.ics?token={token}"}
 
 

@@ -1,7 +1,6 @@
 """Campaigns' HTTP API: parse → use case → serialise."""
 from __future__ import annotations
 
-from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -9,7 +8,7 @@ from shared.auth import current_principal
 from shared.guard import reads_only, writes
 from shared.http import Invalid, etag, if_match
 from shared.schemas import ProblemSchema, page_of
-from shared.web import current_settings, created, current_db, read_session, with_version
+from shared.web import deps, current_settings, created, current_db, read_session, with_version
 
 from services.campaigns import members, rules, schemas, service
 
@@ -18,7 +17,7 @@ blp = Blueprint("campaigns", __name__, url_prefix="/api/v1",
 
 
 def _directory():
-    return current_app.extensions["cadena.directory"]
+    return deps().directory
 
 
 def _currency() -> str:

@@ -1,7 +1,6 @@
 """Opportunities' HTTP API: parse → use case → serialise."""
 from __future__ import annotations
 
-from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -10,16 +9,18 @@ from shared.guard import allow, writes
 from shared.db import utcnow
 from shared.http import if_match
 from shared.schemas import ProblemSchema, page_of
-from shared.web import current_settings, created, current_db, read_session, with_version
+from shared.web import deps, current_settings, created, current_db, read_session, with_version
 
 from services.opportunities import forecasting, quotas, rules, schemas, service
+from services.opportunities.deps import OpportunitiesDeps
 
 blp = Blueprint("opportunities", __name__, url_prefix="/api/v1",
                 description="Opportunities (deals), the pipeline, quotas and the forecast")
 
 
 def _deps() -> service.Deps:
-    return current_app.extensions["cadena.opportunities.deps"]
+    dependencies: OpportunitiesDeps = deps()
+    return dependencies.use_cases
 
 
 def _currency(args: dict) -> str:

@@ -10,6 +10,7 @@ from shared.worker import Worker
 from services.opportunities import NAME, api, handlers
 from services.opportunities.models import TABLES, Base
 from services.opportunities.replica import AccountsClient
+from services.opportunities.deps import OpportunitiesDeps
 from services.opportunities.service import Deps
 
 
@@ -20,13 +21,13 @@ def open_db(settings: config.Settings) -> Database:
 def create_app(settings: config.Settings | None = None, *, verifier: TokenVerifier | None = None):
     settings = settings or config.load(NAME)
     db = open_db(settings)
-    app, rest = create_base_app(settings, db, title="Cadena opportunities", verifier=verifier,
-                                description="Deals, the pipeline, quotas and the forecast.")
     directory = UserDirectory(db, settings.gateway_url)
-    app.extensions["cadena.directory"] = directory
     # A replica miss reads the account once from the accounts service: a short timeout, never a hang.
     accounts = AccountsClient(config.service_url("accounts"), timeout=min(settings.http_timeout, 2.0))
-    app.extensions["cadena.opportunities.deps"] = Deps(directory=directory, accounts=accounts)
+    dependencies = OpportunitiesDeps(settings=settings, db=db, directory=directory,
+                                     use_cases=Deps(directory=directory, accounts=accounts))
+    app, rest = create_base_app(settings, db, title="Cadena opportunities", verifier=verifier,
+                                description="Deals, the pipeline, quotas and the forecast.", dependencies=dependencies)
     for blp in api.BLUEPRINTS:
         rest.register_blueprint(blp)
     return app

@@ -1,7 +1,7 @@
 """Support's HTTP API: parse → use case → serialise."""
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -9,9 +9,10 @@ from shared.auth import current_principal
 from shared.guard import allow, writes
 from shared.http import NotFound, Problem, if_match
 from shared.schemas import ProblemSchema, page_of
-from shared.web import created, current_db, read_session, with_version
+from shared.web import deps, created, current_db, read_session, with_version
 
 from services.support import inbound, schemas, service
+from services.support.deps import SupportDeps
 
 blp = Blueprint("support", __name__, url_prefix="/api/v1",
                 description="Support cases, comments, SLA policy, satisfaction and inbound e-mail")
@@ -19,12 +20,16 @@ blp = Blueprint("support", __name__, url_prefix="/api/v1",
 RFC822 = "message/rfc822"
 
 
+def _deps() -> SupportDeps:
+    return deps()
+
+
 def _directory():
-    return current_app.extensions["cadena.directory"]
+    return _deps().directory
 
 
 def _accounts():
-    return current_app.extensions["cadena.accounts"]
+    return _deps().accounts
 
 
 @blp.route("/cases")

@@ -9,6 +9,7 @@ from shared.worker import Worker
 
 from services.support import NAME, api, handlers, jobs
 from services.support.models import TABLES, Base
+from services.support.deps import SupportDeps
 from services.support.replica import AccountsLookup
 
 
@@ -23,11 +24,10 @@ def accounts_url(settings: config.Settings) -> str:
 def create_app(settings: config.Settings | None = None, *, verifier: TokenVerifier | None = None):
     settings = settings or config.load(NAME)
     db = open_db(settings)
-    app, rest = create_base_app(settings, db, title="Cadena support", verifier=verifier,
+    dependencies = SupportDeps(settings=settings, db=db, directory=UserDirectory(db, settings.gateway_url),
+                               accounts=AccountsLookup(accounts_url(settings), timeout=min(1.5, settings.http_timeout)))
+    app, rest = create_base_app(settings, db, title="Cadena support", verifier=verifier, dependencies=dependencies,
                                 description="Cases from any channel, SLA timers, satisfaction and inbound e-mail.")
-    app.extensions["cadena.directory"] = UserDirectory(db, settings.gateway_url)
-    app.extensions["cadena.accounts"] = AccountsLookup(accounts_url(settings),
-                                                       timeout=min(1.5, settings.http_timeout))
     for blp in api.BLUEPRINTS:
         rest.register_blueprint(blp)
     return app

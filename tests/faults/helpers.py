@@ -31,13 +31,13 @@ ADMIN = headers("admin", ADMIN_ID)
 def isolate(built):
     """Point a built service's outgoing lookups nowhere (another engineer's
     `cadena up` on the default ports must never answer for a test)."""
-    ext = built.app.extensions
-    if "cadena.opportunities.deps" in ext:
-        ext["cadena.opportunities.deps"].accounts = None
-    if "cadena.links" in ext:
-        ext["cadena.links"].urls = dict.fromkeys(ext["cadena.links"].urls, NOWHERE)
-    if "cadena.accounts" in ext and hasattr(ext["cadena.accounts"], "accounts_url"):
-        ext["cadena.accounts"].accounts_url = NOWHERE
+    deps = built.app.extensions["cadena"]
+    if hasattr(deps, "use_cases"):
+        deps.use_cases.accounts = None
+    if hasattr(deps, "links"):
+        deps.links.urls = dict.fromkeys(deps.links.urls, NOWHERE)
+    if hasattr(deps, "accounts"):
+        deps.accounts.accounts_url = NOWHERE
     return built
 
 
@@ -65,7 +65,7 @@ def standalone(component: str, database_url: str, amqp_url: str, **overrides) ->
     overrides.setdefault("gateway_url", NOWHERE)
     settings = config.load(component, database_url=database_url, amqp_url=amqp_url, **overrides)
     app = importlib.import_module(f"services.{component}.app").create_app(settings, verifier=verifier())
-    return isolate(Standalone(component, settings, app, app.extensions["cadena.db"]))
+    return isolate(Standalone(component, settings, app, app.extensions["cadena"].db))
 
 
 def outbox_messages(db) -> list[tuple[str, bytes]]:

@@ -20,7 +20,7 @@ from decimal import Decimal
 
 import pika
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, text
 
 from tests.faults.helpers import queue_depth
 from tests.faults.processes import make_processes

@@ -52,7 +52,7 @@ def counting(worker) -> Counter:
 @pytest.fixture
 def activities(build):
     built = build("activities", extra={"reminder_batch": "5"})
-    built.app.extensions["cadena.links"].urls = dict.fromkeys(built.app.extensions["cadena.links"].urls, NOWHERE)
+    built.app.extensions["cadena"].links.urls = dict.fromkeys(built.app.extensions["cadena"].links.urls, NOWHERE)
     return built
 
 
@@ -165,7 +165,7 @@ def test_a_replica_miss_reads_the_record_from_its_owner_over_http(build, activit
     server = make_server("127.0.0.1", 0, accounts.app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    links = activities.app.extensions["cadena.links"]
+    links = activities.app.extensions["cadena"].links
     links.urls["accounts"] = f"http://127.0.0.1:{server.server_port}"
     h = headers("rep", str(uuid.uuid4()), "Iberia")
     try:

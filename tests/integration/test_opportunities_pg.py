@@ -70,7 +70,7 @@ def listener(amqp_url):
 @pytest.fixture
 def opps(build):
     built = build("opportunities", gateway_url=NOWHERE)
-    built.app.extensions["cadena.opportunities.deps"].accounts = None
+    built.app.extensions["cadena"].use_cases.accounts = None
     return built
 
 
@@ -201,7 +201,7 @@ def test_replica_miss_reads_the_account_from_the_accounts_service_over_http(buil
     thread.start()
     try:
         client = AccountsClient(f"http://127.0.0.1:{server.server_port}", timeout=2)
-        opps.app.extensions["cadena.opportunities.deps"].accounts = client
+        opps.app.extensions["cadena"].use_cases.accounts = client
         rep_id = str(uuid.uuid4())
         rep = headers("rep", rep_id, "Iberia")
         account = accounts.client.post("/api/v1/accounts", json={"name": "Recién Creada S.L.", "tax_id": "B7"},
@@ -233,7 +233,7 @@ def test_replica_miss_reads_the_account_from_the_accounts_service_over_http(buil
 def test_account_view_and_lifecycle_follow_opportunity_events_through_real_workers(build, amqp_url):
     accounts = build("accounts", gateway_url=NOWHERE)
     opps = build("opportunities", gateway_url=NOWHERE)
-    opps.app.extensions["cadena.opportunities.deps"].accounts = None  # the replica must come from events
+    opps.app.extensions["cadena"].use_cases.accounts = None  # the replica must come from events
     lifecycle = Listener(amqp_url, ["accounts.contact.lifecycle_changed"])
     try:
         accounts_worker = start_worker(accounts)

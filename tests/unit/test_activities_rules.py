@@ -188,7 +188,7 @@ class FakeOwners:
 def svc(sqlite_build):
     built = sqlite_build("activities")
     owners = FakeOwners()
-    built.app.extensions["cadena.links"].fetch = owners
+    built.app.extensions["cadena"].links.fetch = owners
     built.owners = owners
     return built
 

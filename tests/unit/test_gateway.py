@@ -101,7 +101,7 @@ def test_unknown_api_path_is_404_problem(gateway, admin):
 
 def test_service_down_is_503_problem_not_a_traceback(gateway, admin):
     # Nothing listens on the accounts URL in unit tests.
-    gateway.app.extensions["cadena.clients"]["accounts"].base_url = "http://127.0.0.1:1"
+    gateway.app.extensions["cadena"].clients["accounts"].base_url = "http://127.0.0.1:1"
     reply = gateway.client.get("/api/v1/accounts", headers=admin)
     assert reply.status_code == 503
     assert reply.get_json()["service"] == "accounts"

@@ -129,4 +129,4 @@ def test_a_service_is_not_ready_until_it_holds_the_keys(gateway, tmp_path, monke
         assert not any(d.startswith("signing keys") for d in down)
     finally:
         verifier.remote_keys.stop()
-        app.extensions["cadena.db"].dispose()
+        app.extensions["cadena"].db.dispose()

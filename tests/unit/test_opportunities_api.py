@@ -38,7 +38,7 @@ class FakeAccounts:
 def opps(sqlite_build):
     built = sqlite_build("opportunities", gateway_url="http://127.0.0.1:1")
     built.fake = FakeAccounts()
-    built.app.extensions["cadena.opportunities.deps"].accounts = built.fake
+    built.app.extensions["cadena"].use_cases.accounts = built.fake
     with built.db.uow() as uow:
         for uid, role, team, manager in ((REP, "rep", "Iberia", MANAGER), (MATE, "rep", "Iberia", MANAGER),
                                          (MANAGER, "manager", "Iberia", None), (STRANGER, "rep", "LatAm", None),

@@ -116,7 +116,7 @@ ME, MATE, OTHER = (str(uuid.uuid4()) for _ in range(3))
 @pytest.fixture
 def opps(sqlite_build):
     built = sqlite_build("opportunities", gateway_url="http://127.0.0.1:1")
-    built.app.extensions["cadena.opportunities.deps"].accounts = None  # no accounts service here
+    built.app.extensions["cadena"].use_cases.accounts = None  # no accounts service here
     with built.db.uow() as uow:
         for uid, team, manager in ((ME, "Iberia", None), (MATE, "Iberia", None), (OTHER, "LatAm", None)):
             upsert_user(uow.session, built.db, {"id": uid, "email": f"{uid}@x.test", "name": "U", "role": "rep",

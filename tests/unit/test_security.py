@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import io
 import json
-import time
 import uuid
 
 import jwt
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from shared.auth import on_user_changed
 from shared.guard import BodyLimit, json_depth

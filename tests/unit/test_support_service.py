@@ -25,7 +25,7 @@ CONTACT = str(uuid.uuid4())
 def support(sqlite_build):
     built = sqlite_build("support", gateway_url="http://127.0.0.1:1", extra={"accounts_url": "http://127.0.0.1:1"})
     # A replica miss asks accounts, which (here) knows nothing more: "no such record".
-    built.app.extensions["cadena.accounts"]._fetch = lambda path, token, **_: None
+    built.app.extensions["cadena"].accounts._fetch = lambda path, token, **_: None
     feed(built.db, "accounts.account.created", {"id": ACCOUNT, "name": "Bodegas Valdeolmos", "version": 1})
     feed(built.db, "accounts.contact.created", {"id": CONTACT, "first_name": "María", "last_name": "García",
                                                 "email": "Maria@Bodegas.es", "account_id": ACCOUNT, "version": 1})
