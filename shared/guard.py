@@ -59,22 +59,6 @@ def reads_only(view: Callable) -> Callable:
     return view
 
 
-def changes_state(app: Flask) -> bool:
-    """Whether the request may change something (the readonly role may not send it)."""
-    if request.method in ("GET", "HEAD", "OPTIONS"):
-        return False
-    method = _view_method(app)
-    return not getattr(method, "cadena_reads_only", False)
-
-
-def accepts(*mimetypes: str) -> Callable:
-    """The view reads a body of another type than JSON (it checks it itself)."""
-    def mark(view: Callable) -> Callable:
-        view.cadena_accepts = frozenset(mimetypes)
-        return view
-    return mark
-
-
 def _view_method(app: Flask) -> Callable | None:
     view = app.view_functions.get(request.endpoint) if request.endpoint else None
     if view is None:
@@ -95,34 +79,29 @@ def is_json_mimetype(mimetype: str) -> bool:
 # -- the checks ------------------------------------------------------------------------
 
 def check_request(app: Flask, principal) -> None:
-    """403 → 415 → 400 for the request being served (after its token passed)."""
+    """403 → 415 → 400 → 422 (NUL) for the request being served (after its token passed)."""
     method = _view_method(app)
-    if method is None:
-        refuse_nul()
-        return
     _check_roles(method, principal)
-    if request.method not in WRITE_METHODS or not _expects_json(method):
-        refuse_nul()
-        return
-    if not _has_body():
-        if request.method == "PATCH":
-            raise MalformedBody("The body is empty; send a JSON object with the fields to change.",
-                                slug="bad-request")
-        refuse_nul()
-        return
-    if not is_json_mimetype(request.mimetype):
-        raise UnsupportedMediaType(f"Send the body as JSON with 'Content-Type: application/json' "
-                                   f"(got '{request.mimetype or 'none'}').")
-    body = parse_json_body()
-    _check_owner_field(method, principal, body)
+    if method is not None and request.method in WRITE_METHODS and _expects_json(method):
+        _check_json_body(method, principal)
     refuse_nul()
 
 
-def _check_roles(method: Callable, principal) -> None:
+def _changes_state(method: Callable | None) -> bool:
+    """Whether the request may change something. A forwarding view (the
+    gateway's proxy) leaves that to the service it forwards to, which knows."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return False
+    return not (getattr(method, "cadena_reads_only", False) or getattr(method, "cadena_forwards", False))
+
+
+def _check_roles(method: Callable | None, principal) -> None:
     from shared.auth import OWNER_ROLES
 
     if principal is None or principal.is_admin:
         return
+    if principal.role == "readonly" and _changes_state(method):
+        raise Forbidden("The readonly role may only read.")
     marked = getattr(method, "cadena_writes", None)
     if marked is not None:
         kind, _ = marked
@@ -149,10 +128,17 @@ def _check_owner_field(method: Callable, principal, body) -> None:
         raise Forbidden(f"You may only give {field} your own id.")
 
 
-def _has_body() -> bool:
-    if request.content_length:
-        return True
-    return request.headers.get("Transfer-Encoding", "").lower() == "chunked" and bool(request.get_data(cache=True))
+def _check_json_body(method: Callable, principal) -> None:
+    # BodyLimit gives every body a Content-Length (it reads chunked ones in).
+    if not request.content_length:
+        if request.method == "PATCH":
+            raise MalformedBody("The body is empty; send a JSON object with the fields to change.",
+                                slug="bad-request")
+        return
+    if not is_json_mimetype(request.mimetype):
+        raise UnsupportedMediaType(f"Send the body as JSON with 'Content-Type: application/json' "
+                                   f"(got '{request.mimetype or 'none'}').")
+    _check_owner_field(method, principal, parse_json_body())
 
 
 def parse_json_body():

@@ -113,3 +113,15 @@ def test_openapi_covers_gateway_and_service_routes(gateway):
     for path in ("/api/v1/auth/token", "/api/v1/users", "/api/v1/accounts", "/api/v1/contacts/{contact_id}",
                  "/api/v1/accounts/{account_id}/org-chart"):
         assert path in spec["paths"], path
+
+
+def test_readonly_writes_are_refused_by_whoever_owns_the_route(gateway, admin):
+    gateway.client.post("/api/v1/users", json={"email": "ro@cadena.local", "name": "RO", "role": "readonly",
+                                               "password": "long-enough"}, headers=admin)
+    readonly = {"Authorization": "Bearer " + login(gateway.client, "ro@cadena.local", "long-enough").get_json()["access_token"]}
+    # the gateway's own route: refused here
+    assert gateway.client.post("/api/v1/api-clients", json={}, headers=readonly).status_code == 403
+    # a forwarded route: the owning service decides (a segment count only reads), so it is forwarded
+    gateway.app.extensions["cadena"].clients["campaigns"].base_url = "http://127.0.0.1:1"
+    reply = gateway.client.post("/api/v1/campaigns/segment-count", json={"segment": {}}, headers=readonly)
+    assert reply.status_code == 503 and reply.get_json()["service"] == "campaigns"
