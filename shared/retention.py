@@ -20,32 +20,14 @@ log = get_logger("cadena.retention")
 PURGED = Counter("cadena_retention_purged", "Rows deleted by retention", ["component", "table"])
 
 
-def _purge_outbox(db: Database, cut, batch: int) -> int:
-    outbox = db.tables.outbox
-    oldest = (select(outbox.c.id).where(outbox.c.published_at.is_not(None), outbox.c.published_at < cut)
-              .order_by(outbox.c.published_at).limit(batch))
+def _purge_batch(db: Database, table, stamp, keys, cut, batch: int) -> int:
+    """Delete up to ``batch`` rows stamped before ``cut``, oldest first;
+    rows another transaction holds are skipped, never waited for."""
+    oldest = select(*keys).where(stamp < cut).order_by(stamp).limit(batch)  # NULL stamps never qualify
     if db.is_postgres:
         oldest = oldest.with_for_update(skip_locked=True)
     with db.engine.begin() as conn:
-        return conn.execute(delete(outbox).where(outbox.c.id.in_(oldest))).rowcount
-
-
-def _purge_inbox(db: Database, cut, batch: int) -> int:
-    inbox = db.tables.inbox
-    oldest = (select(inbox.c.consumer, inbox.c.event_id).where(inbox.c.received_at < cut)
-              .order_by(inbox.c.received_at).limit(batch))
-    if db.is_postgres:
-        oldest = oldest.with_for_update(skip_locked=True)
-    with db.engine.begin() as conn:
-        return conn.execute(delete(inbox).where(tuple_(inbox.c.consumer, inbox.c.event_id).in_(oldest))).rowcount
-
-
-def _purge_idempotency(db: Database, cut, batch: int) -> int:
-    keys = db.tables.idempotency
-    oldest = (select(keys.c.principal_id, keys.c.key).where(keys.c.created_at < cut)
-              .order_by(keys.c.created_at).limit(batch))
-    with db.engine.begin() as conn:
-        return conn.execute(delete(keys).where(tuple_(keys.c.principal_id, keys.c.key).in_(oldest))).rowcount
+        return conn.execute(delete(table).where(tuple_(*keys).in_(oldest))).rowcount
 
 
 def purge(db: Database, outbox_days: float, inbox_days: float, *, batch: int = 1000,
@@ -54,18 +36,20 @@ def purge(db: Database, outbox_days: float, inbox_days: float, *, batch: int = 1
     ``max_batches`` per table per call (the next run carries on)."""
     now = utcnow()
     purged = {}
-    steps = (("outbox", outbox_days, _purge_outbox), ("inbox", inbox_days, _purge_inbox),
-             ("idempotency_keys", 1, _purge_idempotency))  # a key answers for 24 h
-    for table, days, step in steps:
+    outbox, inbox, keys = db.tables.outbox, db.tables.inbox, db.tables.idempotency
+    steps = ((outbox, outbox_days, outbox.c.published_at, (outbox.c.id,)),
+             (inbox, inbox_days, inbox.c.received_at, (inbox.c.consumer, inbox.c.event_id)),
+             (keys, 1, keys.c.created_at, (keys.c.principal_id, keys.c.key)))  # a key answers for 24 h
+    for table, days, stamp, key_columns in steps:
         total = 0
         for _ in range(max_batches):
-            deleted = step(db, now - timedelta(days=days), batch)
+            deleted = _purge_batch(db, table, stamp, key_columns, now - timedelta(days=days), batch)
             total += deleted
             if deleted < batch:
                 break
-        purged[table] = total
+        purged[table.name] = total
         if total:
-            PURGED.labels(db.component, table).inc(total)
+            PURGED.labels(db.component, table.name).inc(total)
     if any(purged.values()):
         log.info("retention_purged", **purged)
     return purged
