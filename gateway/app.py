@@ -32,6 +32,7 @@ def create_app(settings: config.Settings | None = None):
     clients = build_clients(settings.http_timeout)
     dependencies = GatewayDeps(
         settings=settings, db=db, keys=keys, routes=routing.route_table(), clients=clients,
+        revocation=GatewayRevocation(db, settings.revocation_cache_seconds),
         issuer=TokenIssuer(keys, settings.access_token_ttl, settings.refresh_token_days),
         customer360=Customer360(clients, settings.aggregate_deadline,
                                 ThreadPoolExecutor(max_workers=16, thread_name_prefix="360")))
@@ -40,7 +41,6 @@ def create_app(settings: config.Settings | None = None):
         description="The public API of Cadena, a CRM for companies that sell to companies.",
         verifier=TokenVerifier(key_resolver=keys.public_key_for),
         public_paths=PUBLIC + routing.public_routes(),
-        revocation=GatewayRevocation(db, settings.revocation_cache_seconds),
         dependencies=dependencies,
     )
     dependencies.rest = rest

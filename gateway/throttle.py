@@ -22,19 +22,18 @@ LIMIT = 5
 WINDOW = timedelta(minutes=15)
 
 
-def _recent(session, email: str, address: str):
+def _recent(email: str, address: str):
     return (LoginFailure.email == email, LoginFailure.address == address, LoginFailure.at > utcnow() - WINDOW)
 
 
 def check(session, email: str, address: str, limit: int = LIMIT) -> None:
     """429 while this e-mail has ``limit`` recent failures from this address."""
-    count, oldest = session.execute(
-        select(func.count(), func.min(LoginFailure.at)).where(*_recent(session, email, address))).one()
+    count = session.scalar(select(func.count()).select_from(LoginFailure).where(*_recent(email, address)))
     if count < limit:
         return
     # The (count - limit + 1)-th oldest failure must leave the window first.
-    nth = session.scalar(select(LoginFailure.at).where(*_recent(session, email, address))
-                         .order_by(LoginFailure.at).offset(count - limit).limit(1)) or oldest
+    nth = session.scalar(select(LoginFailure.at).where(*_recent(email, address))
+                         .order_by(LoginFailure.at).offset(count - limit).limit(1))
     wait = max(1, math.ceil((nth + WINDOW - utcnow()).total_seconds()))
     raise TooManyRequests(f"Too many failed logins for this e-mail from your address; try again in {wait} s.",
                           slug="login-throttled", extra={"retry_after": wait}, headers={"Retry-After": str(wait)})

@@ -102,15 +102,19 @@ def client_claims(client: ApiClient) -> dict:
     return {"sub": client.id, "role": client.role, "team": None, "name": client.name, "typ": "client"}
 
 
-def revoke_session(session, session_id: str, reason: str) -> None:
-    session.execute(update(AuthSession).where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
+def _revoke(session, which, reason: str) -> None:
+    session.execute(update(AuthSession).where(which, AuthSession.revoked_at.is_(None))
                     .values(revoked_at=utcnow(), revoked_reason=reason))
+
+
+def revoke_session(session, session_id: str, reason: str) -> None:
+    """One login ends (logout, a reused refresh token)."""
+    _revoke(session, AuthSession.id == session_id, reason)
 
 
 def revoke_sessions_of(session, subject_id: str, reason: str) -> None:
-    session.execute(update(AuthSession).where(AuthSession.subject_id == subject_id,
-                                              AuthSession.revoked_at.is_(None))
-                    .values(revoked_at=utcnow(), revoked_reason=reason))
+    """Every login of a user or API client ends."""
+    _revoke(session, AuthSession.subject_id == subject_id, reason)
 
 
 class GatewayRevocation:

@@ -123,18 +123,16 @@ def bearer_token() -> str | None:
     return token.strip()
 
 
-def install_auth(app, verifier: TokenVerifier, prefix: str = "/api/v1/", public_paths: tuple[str, ...] = (),
-                 revocation=None) -> None:
+def install_auth(app, verifier: TokenVerifier, prefix: str = "/api/v1/", public_paths: tuple[str, ...] = ()) -> None:
     """Every route under the API prefix needs a valid bearer token unless
     marked @public or matched by one of ``public_paths`` (regular expressions),
-    that has not been revoked; then the rest of the order of checks of
-    shared/guard.py runs."""
+    that has not been revoked (the app's dependencies' revocation check);
+    then the rest of the order of checks of shared/guard.py runs."""
     import re
 
     from shared.guard import check_request
 
     public_re = re.compile("|".join(f"(?:{p})" for p in public_paths)) if public_paths else None
-    app.extensions["cadena"].revocation = revocation
 
     @app.before_request
     def _authenticate():

@@ -6,8 +6,8 @@ touches pika).
 """
 from __future__ import annotations
 
-import threading
 import itertools
+import threading
 import time
 from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence

@@ -74,7 +74,7 @@ def schema_name(schema) -> str:
 def create_base_app(settings: Settings, db, *, title: str, description: str = "",
                     verifier: TokenVerifier | None = None, extra_ready: Callable[[], Iterable[str]] | None = None,
                     public_paths: tuple[str, ...] = (), openapi_path: str | None = "openapi.json",
-                    revocation=None, dependencies: Dependencies | None = None) -> tuple[Flask, Api]:
+                    dependencies: Dependencies | None = None) -> tuple[Flask, Api]:
     configure_logging(settings.component)
     log = get_logger(f"cadena.{settings.component}")
     app = Flask(settings.component)
@@ -94,16 +94,17 @@ def create_base_app(settings: Settings, db, *, title: str, description: str = ""
         MAX_CONTENT_LENGTH=max(settings.max_body_bytes, settings.import_max_body_bytes),
     )
     app.json.sort_keys = False
-    app.extensions["cadena"] = dependencies or Dependencies(settings=settings, db=db)
+    dependencies = dependencies or Dependencies(settings=settings, db=db)
+    if dependencies.revocation is None:  # a service checks its user replica; the gateway brings its own
+        dependencies.revocation = ReplicaRevocation(db, settings.revocation_cache_seconds)
+    app.extensions["cadena"] = dependencies
     api = Api(app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name)})
     install_problem_handlers(app, log)  # after Api: ours replace its error format
     instrument_flask(app, settings.component, log)
     verifier = verifier or TokenVerifier(settings.jwks_url)
     if verifier.remote_keys is not None:
         verifier.remote_keys.start()  # ready only once the gateway's keys are here
-    install_auth(app, verifier, public_paths=public_paths,
-                 revocation=revocation if revocation is not None else ReplicaRevocation(
-                     db, settings.revocation_cache_seconds))
+    install_auth(app, verifier, public_paths=public_paths)
     idempotency.install(app, db, max(0.5, settings.http_timeout - 1), log)
     app.after_request(add_security_headers)
     app.wsgi_app = BodyLimit(app.wsgi_app, settings.max_body_bytes,
