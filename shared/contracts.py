@@ -100,9 +100,6 @@ class Catalogue:
             self.by_key[contract.routing_key] = contract
         self._instances = {c.routing_key: c.schema() for c in declared}
 
-    def __contains__(self, routing_key: str) -> bool:
-        return routing_key in self.by_key
-
     def problems(self, routing_key: str, data) -> str | None:
         """Why ``data`` breaks the contract of ``routing_key``, or None."""
         schema = self._instances.get(routing_key)

@@ -7,6 +7,7 @@ import json
 
 import urllib3
 
+from shared.http import Problem
 from shared.observability import current_request_id
 
 _pool = urllib3.PoolManager(num_pools=8, maxsize=8, block=False, retries=False)
@@ -16,8 +17,6 @@ def owner_unavailable(service: str, what: str, reason: str, errors: dict | None 
     """The one answer when a record's owner cannot be asked whether it
     exists: not "it does not exist" (a 422 would be false), but 503 —
     nothing was changed, retry shortly."""
-    from shared.http import Problem
-
     return Problem(f"The {service} service could not confirm {what} ({reason}); nothing was changed. "
                    "Retry in a moment.", status=503, title="Service unavailable", slug="owner-unavailable",
                    errors=errors, extra={"service": service}, headers={"Retry-After": "5"})

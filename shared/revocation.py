@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Protocol
 
 from sqlalchemy import select
 
@@ -23,6 +24,11 @@ from shared.http import TokenRevoked
 
 REVOKED_DETAIL = ("This token was issued before your access changed (deactivated, or a new role, team or "
                   "manager); log in again.")
+
+
+class RevocationCheck(Protocol):
+    def check(self, principal) -> None:
+        """Raise TokenRevoked for a token that must no longer work."""
 
 
 class TtlCache:

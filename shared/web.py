@@ -13,8 +13,9 @@ from flask_smorest import Api
 
 from shared import bus, idempotency
 from shared.auth import TokenVerifier, UserDirectory, install_auth
+from shared.db import Database
 from shared.guard import BodyLimit, add_security_headers
-from shared.revocation import ReplicaRevocation
+from shared.revocation import ReplicaRevocation, RevocationCheck
 from shared.config import Settings
 from shared.http import install_problem_handlers, problem_response
 from shared.observability import OutboxCollector, configure_logging, get_logger, instrument_flask, metrics_payload
@@ -26,9 +27,9 @@ class Dependencies:
     typed object, reached with ``deps()``). Components extend it with their own."""
 
     settings: Settings
-    db: object
+    db: Database
     directory: UserDirectory | None = None
-    revocation: object | None = None
+    revocation: RevocationCheck | None = None  # a service's: ReplicaRevocation; the gateway's: its own
 
 
 class ReadinessProbe:
