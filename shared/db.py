@@ -6,12 +6,13 @@ entry points — never at import time, because gunicorn forks after import.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any
+from typing import Any, Iterator
 
 from sqlalchemy import (
     JSON,
@@ -222,6 +223,16 @@ class Database:
         from shared.idempotency import request_unit_of_work
 
         return request_unit_of_work(self) or UnitOfWork(self)
+
+    @contextmanager
+    def transaction(self) -> Iterator["UnitOfWork"]:
+        """The one commit boundary of a use case: runs the block in a unit of
+        work and commits it when the block returns (rolls back if it raises).
+        Use cases, handlers and jobs never commit; calls to other services
+        happen before it opens."""
+        with self.uow() as uow:
+            yield uow
+            uow.commit()
 
     def ping(self) -> None:
         with self.engine.connect() as conn:
