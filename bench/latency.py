@@ -98,9 +98,8 @@ def ours(db, amqp_url: str, n: int, warmup: int = 20) -> list[float]:
     try:
         for i in range(n + warmup):
             subject = str(uuid.uuid4())
-            with db.uow() as uow:
+            with db.transaction() as uow:
                 uow.publish(ROUTING_KEY, subject, {"n": i})
-                uow.commit()
                 committed = time.perf_counter()
             with arrived:
                 if not arrived.wait_for(lambda: subject in seen, timeout=10):

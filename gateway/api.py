@@ -54,11 +54,11 @@ class Token(MethodView):
     def post(self, data):
         """Exchange an e-mail and password (or an API client's id and secret, `grant_type:
         client_credentials`) for a short access token (RS256 JWT, ≤ 15 min) and a refresh token."""
-        with current_db().sessions() as session:
+        with current_db().transaction() as uow:
             if data["grant_type"] == "client_credentials":
-                return identity.issue_client_token(session, _issuer(), data["client_id"], data["client_secret"],
+                return identity.issue_client_token(uow.session, _issuer(), data["client_id"], data["client_secret"],
                                                    request.remote_addr or "unknown")
-            return identity.issue_token(session, _issuer(), data["email"], data["password"],
+            return identity.issue_token(uow.session, _issuer(), data["email"], data["password"],
                                         request.remote_addr or "unknown")
 
 
@@ -72,10 +72,8 @@ class Refresh(MethodView):
     def post(self, data):
         """A new access and refresh token for a refresh token. Each refresh token works once; presenting a used
         one revokes every token of its login."""
-        with current_db().sessions() as session:
-            tokens = _issuer().refresh(session, data["refresh_token"])
-            session.commit()
-        return tokens
+        with current_db().transaction() as uow:
+            return _issuer().refresh(uow.session, data["refresh_token"])
 
 
 @auth.route("/logout")
@@ -85,9 +83,8 @@ class Logout(MethodView):
         """End this token's login: its refresh tokens and access tokens stop working."""
         session_id = current_principal().session_id
         if session_id:
-            with current_db().sessions() as session:
-                revoke_session(session, session_id, "logged-out")
-                session.commit()
+            with current_db().transaction() as uow:
+                revoke_session(uow.session, session_id, "logged-out")
 
 
 @auth.route("/jwks.json")
@@ -115,7 +112,7 @@ class Users(MethodView):
     @users.alt_response(409, schema=ProblemSchema)
     def post(self, data):
         """Create a user (admin only)."""
-        with current_db().uow() as uow:
+        with current_db().transaction() as uow:
             user = identity.create_user(uow, current_principal(), data)
         return created(user, f"/api/v1/users/{user.id}", user.version)
 
@@ -134,7 +131,7 @@ class UserItem(MethodView):
     @users.response(200, schemas.UserOut)
     def patch(self, changes, user_id):
         """Change a user (admin; users may change their own name and password). `active: false` deactivates."""
-        with current_db().uow() as uow:
+        with current_db().transaction() as uow:
             user = identity.update_user(uow, current_principal(), user_id, changes, if_match())
         return with_version(user, user.version)
 
@@ -148,7 +145,7 @@ class UserHandover(MethodView):
     @users.alt_response(422, schema=ProblemSchema)
     def post(self, data, user_id):
         """Hand a leaving user's open work to a successor in every service, and deactivate the user."""
-        with current_db().uow() as uow:
+        with current_db().transaction() as uow:
             started = handover.request_handover(uow, current_principal(), user_id, data["to_user_id"])
         return {"handover_id": started.id}, 202, {"Location": f"/api/v1/handovers/{started.id}"}
 
@@ -180,7 +177,7 @@ class ApiClients(MethodView):
     def post(self, data):
         """Create an API client for an internal app (admin only). Its `client_secret` is shown only in this
         answer; exchange it at POST /api/v1/auth/token with `grant_type: client_credentials`."""
-        with current_db().uow() as uow:
+        with current_db().transaction() as uow:
             client = api_clients.create_client(uow, current_principal(), data)
         return client, 201, {"Location": f"/api/v1/api-clients/{client['id']}"}
 
@@ -199,7 +196,7 @@ class ApiClientItem(MethodView):
     @clients.alt_response(404, schema=ProblemSchema)
     def delete(self, client_id):
         """Revoke an API client: its tokens are refused within seconds."""
-        with current_db().uow() as uow:
+        with current_db().transaction() as uow:
             api_clients.revoke_client(uow, client_id)
 
 

@@ -29,7 +29,6 @@ def create_client(uow, actor: Principal, data: dict) -> dict:
     client = ApiClient(name=data["name"], role=data["role"], secret_hash=digest(secret), created_by=actor.id)
     uow.session.add(client)
     uow.session.flush()
-    uow.commit()
     return client_out(client, secret)
 
 
@@ -55,4 +54,3 @@ def revoke_client(uow, client_id) -> None:
     if client.revoked_at is None:
         client.revoked_at = utcnow()
         revoke_sessions_of(uow.session, client.id, "client-revoked")
-    uow.commit()

@@ -33,7 +33,7 @@ def create(name, role):
     from gateway.api_clients import create_client
 
     db = _db()
-    with db.uow() as uow:
+    with db.transaction() as uow:
         client = create_client(uow, Principal(id="cli", role="admin", team=None), {"name": name, "role": role})
     db.dispose()
     click.echo(f"client_id:     {client['client_id']}")
@@ -71,7 +71,7 @@ def revoke(client_id):
 
     db = _db()
     try:
-        with db.uow() as uow:
+        with db.transaction() as uow:
             revoke_client(uow, client_id)
     except NotFound:
         raise Failure(f"no API client {client_id}; `cadena api-client list` shows them.") from None

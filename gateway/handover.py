@@ -44,7 +44,6 @@ def request_handover(uow, actor: Principal, user_id, to_user_id) -> Handover:
     uow.publish("identity.user.updated", user.id, user_event_data(user))
     uow.publish("identity.user.handover_requested", handover.id,
                 {"handover_id": handover.id, "from_user_id": user.id, "to_user_id": successor.id})
-    uow.commit()
     return handover
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from shared.auth import Principal
+from shared.db import KeepAndRaise
 from shared.http import Conflict, Forbidden, Invalid, NotFound, Unauthorized, ensure_version, keyset_page
 
 from gateway import throttle
@@ -72,21 +73,24 @@ class KeyStore:
             self._keys = {kid: key}
             self._signing = (kid, key)
             return
-        with self.db.sessions() as session:
-            rows = list(session.scalars(select(SigningKey).order_by(SigningKey.created_at, SigningKey.kid)))
-            if not rows:
-                key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-                pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                        serialization.NoEncryption())
-                session.add(SigningKey(kid=hashlib.sha256(pem).hexdigest()[:16], private_pem=pem))
-                try:
-                    session.commit()
-                except IntegrityError:
-                    session.rollback()
-                rows = list(session.scalars(select(SigningKey).order_by(SigningKey.created_at, SigningKey.kid)))
+        rows = self._stored()
+        if not rows:
+            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption())
+            try:
+                with self.db.transaction() as uow:
+                    uow.session.add(SigningKey(kid=hashlib.sha256(pem).hexdigest()[:16], private_pem=pem))
+            except IntegrityError:
+                pass  # another process made the first key at the same moment: use theirs
+            rows = self._stored()
         self._keys = {r.kid: serialization.load_pem_private_key(r.private_pem, password=None) for r in rows}
         # Sign with the oldest key so every worker process agrees.
         self._signing = (rows[0].kid, self._keys[rows[0].kid])
+
+    def _stored(self) -> list[SigningKey]:
+        with self.db.sessions() as session:
+            return list(session.scalars(select(SigningKey).order_by(SigningKey.created_at, SigningKey.kid)))
 
     def ensure_loaded(self) -> None:
         if self._signing is None:
@@ -139,11 +143,9 @@ def issue_token(session, issuer: TokenIssuer, email: str, password: str, address
     user = session.scalar(select(User).where(User.email == email))
     if not _password_ok(user, password):
         throttle.record_failure(session, email, address)
-        session.commit()
-        raise Unauthorized("Wrong e-mail or password, or the user is deactivated.")
+        raise KeepAndRaise(Unauthorized("Wrong e-mail or password, or the user is deactivated."))
     tokens = issuer.open_session(session, user.id, user_claims(user))
     throttle.clear(session, email, address)
-    session.commit()
     return tokens
 
 
@@ -154,11 +156,8 @@ def issue_client_token(session, issuer: TokenIssuer, client_id: str, secret: str
     ok = client is not None and client.revoked_at is None and hmac.compare_digest(client.secret_hash, digest(secret))
     if not ok:
         throttle.record_failure(session, f"client:{client_id}", address)
-        session.commit()
-        raise Unauthorized("Wrong client id or secret, or the client is revoked.")
-    tokens = issuer.open_session(session, client.id, client_claims(client), kind="client")
-    session.commit()
-    return tokens
+        raise KeepAndRaise(Unauthorized("Wrong client id or secret, or the client is revoked."))
+    return issuer.open_session(session, client.id, client_claims(client), kind="client")
 
 
 def _is_uuid(value: str) -> bool:
@@ -216,13 +215,11 @@ def create_user(uow, actor: Principal | None, data: dict) -> User:
                 manager_id=str(data["manager_id"]) if data.get("manager_id") else None,
                 active=data.get("active", True), password_hash=_hasher.hash(data["password"]))
     session.add(user)
-    session.flush()
-    uow.publish("identity.user.created", user.id, user_event_data(user))
     try:
-        uow.commit()
+        session.flush()
     except IntegrityError:
-        uow.session.rollback()
         _email_taken(data["email"], "another user")
+    uow.publish("identity.user.created", user.id, user_event_data(user))
     return user
 
 
@@ -251,7 +248,6 @@ def update_user(uow, actor: Principal, user_id, changes: dict, expected) -> User
         revoke_tokens(session, user, "deactivated" if not user.active else "access-changed")
     session.flush()
     uow.publish("identity.user.updated", user.id, user_event_data(user))
-    uow.commit()
     return user
 
 
@@ -259,7 +255,7 @@ def ensure_admin(db, password: str | None) -> None:
     """The bootstrap admin (admin@cadena.local), created once when a password is known."""
     if not password:
         return
-    with db.uow() as uow:
+    with db.transaction() as uow:
         if uow.session.scalar(select(User.id).where(User.email == ADMIN_EMAIL)):
             return
         try:

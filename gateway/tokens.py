@@ -17,7 +17,7 @@ from datetime import timedelta
 from sqlalchemy import literal, select, update
 
 from shared.auth import AUDIENCE, ISSUER
-from shared.db import new_id, utcnow
+from shared.db import KeepAndRaise, new_id, utcnow
 from shared.http import TokenRevoked, Unauthorized
 from shared.revocation import REVOKED_DETAIL, TtlCache
 
@@ -73,9 +73,8 @@ class TokenIssuer:
                                .values(used_at=utcnow())).rowcount
         if not used:
             revoke_session(session, login.id, "refresh-token-reused")
-            session.commit()  # the revocation stands although the request fails
-            raise TokenRevoked("This refresh token was already used, so it may have been copied: every token "
-                               "of this login is revoked. Log in again.")
+            raise KeepAndRaise(TokenRevoked("This refresh token was already used, so it may have been copied: every token "
+                               "of this login is revoked. Log in again."))
         if record.expires_at < utcnow():
             raise Unauthorized("The refresh token has expired; log in again.")
         claims = self._claims_of(session, login)

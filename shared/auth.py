@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from shared.db import Database, utcnow
 from shared.http import Forbidden, Unauthorized
 from shared.keys import RemoteKeys
-from shared.peer import PeerUnavailable, fetch_record
+from shared.replica import ReadThrough
 
 ISSUER = "cadena"
 AUDIENCE = "cadena-api"
@@ -172,10 +172,13 @@ class UserDirectory:
 
     def __init__(self, db: Database, gateway_url: str, timeout: float = 2.0):
         self.db = db
-        self.gateway_url = gateway_url
-        self.timeout = timeout
+        self.gateway = ReadThrough("gateway", gateway_url, timeout=timeout)
 
     def get(self, user_id: str, session=None, token: str | None = None) -> dict | None:
+        """The user, or None when the gateway says there is none. When the
+        gateway cannot be asked: 503 owner-unavailable (with a caller's token),
+        else None. A user read from the gateway is kept in ``session``'s unit
+        of work (or a transaction of its own without one)."""
         users = self.db.tables.users
         own = session is None
         session = session or self.db.sessions()
@@ -186,20 +189,17 @@ class UserDirectory:
                 session.close()
         if row is not None:
             return dict(row)
-        return self._fetch(user_id, token)
-
-    def _fetch(self, user_id: str, token: str | None) -> dict | None:
-        try:
-            user = fetch_record(f"{self.gateway_url}/api/v1/users/{user_id}", token, timeout=self.timeout)
-        except PeerUnavailable:
+        if not token:
             return None
-        if user is None:
-            return None
-        with self.db.uow() as uow:
+        user = self.gateway.fetch(f"/api/v1/users/{user_id}", token, what=f"the user {user_id}", missing=(404,))
+        if user is not None:
             # Stamped with the gateway's own change time, so an event about a
             # later change still wins (and one about an earlier change loses).
-            upsert_user(uow.session, self.db, user, as_of=_parse_time(user.get("updated_at")))
-            uow.commit()
+            if own:
+                with self.db.transaction() as uow:
+                    upsert_user(uow.session, self.db, user, as_of=_parse_time(user.get("updated_at")))
+            else:
+                upsert_user(session, self.db, user, as_of=_parse_time(user.get("updated_at")))
         return user
 
 

@@ -202,6 +202,16 @@ def notify_channel(component: str) -> str:
     return f"cadena_outbox_{component}"
 
 
+class KeepAndRaise(Exception):
+    """A refusal that keeps what the use case recorded before it (a failed
+    login's count, a login revoked for a reused refresh token): the commit
+    boundary commits, then raises ``error``."""
+
+    def __init__(self, error: Exception):
+        super().__init__(str(error))
+        self.error = error
+
+
 class Database:
     """One component's database: its engine, sessions and common tables."""
 
@@ -231,7 +241,11 @@ class Database:
         Use cases, handlers and jobs never commit; calls to other services
         happen before it opens."""
         with self.uow() as uow:
-            yield uow
+            try:
+                yield uow
+            except KeepAndRaise as refusal:
+                uow.commit()
+                raise refusal.error from None
             uow.commit()
 
     def ping(self) -> None:

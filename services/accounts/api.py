@@ -38,7 +38,7 @@ class Accounts(MethodView):
     @blp.alt_response(422, schema=ProblemSchema)
     def post(self, data):
         """Create an account."""
-        with current_db().uow() as uow:
+        with current_db().transaction() as uow:
             account = service.create_account(uow, current_principal(), data, _directory())
         return created(service.account_dict(account), f"/api/v1/accounts/{account.id}", account.version)
 
@@ -58,7 +58,7 @@ class AccountItem(MethodView):
     @blp.alt_response(412, schema=ProblemSchema)
     def patch(self, changes, account_id):
         """Change an account; send `If-Match` with its ETag to avoid overwriting someone else's change."""
-        with current_db().uow() as uow:
+        with current_db().transaction() as uow:
             account = service.update_account(uow, current_principal(), account_id, changes, if_match(), _directory())
         return with_version(service.account_dict(account), account.version)
 
@@ -66,7 +66,7 @@ class AccountItem(MethodView):
     @blp.response(204)
     def delete(self, account_id):
         """Delete an account (soft: it leaves lists, and `accounts.account.deleted` is published)."""
-        with current_db().uow() as uow:
+        with current_db().transaction() as uow:
             service.delete_account(uow, current_principal(), account_id, if_match(), _directory())
 
 
@@ -114,7 +114,7 @@ class Contacts(MethodView):
     @blp.alt_response(422, schema=ProblemSchema)
     def post(self, data):
         """Create a contact; a second contact with the same e-mail → 409 naming the existing one."""
-        with current_db().uow() as uow:
+        with current_db().transaction() as uow:
             contact = service.create_contact(uow, current_principal(), data, _directory())
         return created(contact, f"/api/v1/contacts/{contact.id}", contact.version)
 
@@ -134,7 +134,7 @@ class ContactItem(MethodView):
     @blp.alt_response(412, schema=ProblemSchema)
     def patch(self, changes, contact_id):
         """Change a contact; `If-Match` guards against lost updates."""
-        with current_db().uow() as uow:
+        with current_db().transaction() as uow:
             contact = service.update_contact(uow, current_principal(), contact_id, changes, if_match(), _directory())
         return with_version(contact, contact.version)
 
@@ -142,7 +142,7 @@ class ContactItem(MethodView):
     @blp.response(204)
     def delete(self, contact_id):
         """Delete a contact (soft; its reports move up to its manager)."""
-        with current_db().uow() as uow:
+        with current_db().transaction() as uow:
             service.delete_contact(uow, current_principal(), contact_id, if_match(), _directory())
 
 

@@ -23,7 +23,7 @@ def mark_inactive_customers(db, settings, *, batch: int = 200) -> int:
     cutoff = utcnow() - timedelta(days=settings.inactive_after_days)
     moved = 0
     while True:
-        with db.uow() as uow:
+        with db.transaction() as uow:
             stmt = (
                 select(Contact)
                 .outerjoin(AccountView, AccountView.account_id == Contact.account_id)
@@ -40,7 +40,6 @@ def mark_inactive_customers(db, settings, *, batch: int = 200) -> int:
             contacts = list(uow.session.scalars(stmt))
             for contact in contacts:
                 move_lifecycle(uow, contact, "inactive_customer")
-            uow.commit()
         moved += len(contacts)
         if len(contacts) < batch:
             return moved

@@ -96,7 +96,6 @@ def create_account(uow, actor: Principal, data: dict, directory: UserDirectory |
     session.add(account)
     session.flush()
     uow.publish("accounts.account.created", account.id, account_data(account))
-    uow.commit()
     return account
 
 
@@ -117,11 +116,9 @@ def update_account(uow, actor: Principal, account_id: str, changes: dict, expect
         raise Invalid("An account needs a name.", errors={"name": ["Field may not be null."]})
     _apply_account(account, changes)
     if not session.is_modified(account):
-        uow.commit()  # nothing to write; a rollback would expire what we return
         return account
     _flush_versioned(session)
     uow.publish("accounts.account.updated", account.id, account_data(account))
-    uow.commit()
     return account
 
 
@@ -134,7 +131,6 @@ def delete_account(uow, actor: Principal, account_id: str, expected: set[str] | 
     account.deleted_at = utcnow()
     _flush_versioned(session)
     uow.publish("accounts.account.deleted", account.id, {"id": account.id, "name": account.name})
-    uow.commit()
 
 
 def _flush_versioned(session) -> None:
@@ -236,7 +232,6 @@ def create_contact(uow, actor: Principal, data: dict, directory: UserDirectory |
     session.add(contact)
     _flush_contact(uow, contact)
     uow.publish("accounts.contact.created", contact.id, contact_data(contact))
-    uow.commit()
     return contact
 
 
@@ -262,7 +257,6 @@ def update_contact(uow, actor: Principal, contact_id: str, changes: dict, expect
         raise Invalid("Give at least a first_name, a last_name or an email.",
                       errors={"first_name": ["Give at least a first_name, a last_name or an email."]})
     if not session.is_modified(contact):
-        uow.commit()  # nothing to write; a rollback would expire what we return
         return contact
     if contact.lifecycle_stage != before:
         contact.lifecycle_changed_at = utcnow()
@@ -270,7 +264,6 @@ def update_contact(uow, actor: Principal, contact_id: str, changes: dict, expect
     uow.publish("accounts.contact.updated", contact.id, contact_data(contact))
     if contact.lifecycle_stage != before:
         _publish_lifecycle(uow, contact, before)
-    uow.commit()
     return contact
 
 
@@ -285,7 +278,6 @@ def delete_contact(uow, actor: Principal, contact_id: str, expected: set[str] | 
         report.reports_to_id = contact.reports_to_id  # reports move up one level
     _flush_versioned(session)
     uow.publish("accounts.contact.deleted", contact.id, {"id": contact.id, "account_id": contact.account_id})
-    uow.commit()
 
 
 def list_contacts(session, args: dict) -> tuple[list[Contact], str | None]:

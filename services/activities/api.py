@@ -50,7 +50,7 @@ class Activities(MethodView):
     @blp.alt_response(422, schema=ProblemSchema)
     def post(self, data):
         """Create an activity (planned). Unknown or unverifiable links → 422."""
-        with current_db().uow() as uow:
+        with current_db().transaction() as uow:
             activity = service.create_activity(uow, current_principal(), data, _directory(), _links())
         return created(_out(activity), f"/api/v1/activities/{activity.id}", activity.version)
 
@@ -72,7 +72,7 @@ class ActivityItem(MethodView):
     @blp.alt_response(422, schema=ProblemSchema)
     def patch(self, changes, activity_id):
         """Change an activity; `status: done` completes it (like POST …/complete), `cancelled` cancels it."""
-        with current_db().uow() as uow:
+        with current_db().transaction() as uow:
             activity = service.update_activity(uow, current_principal(), activity_id, changes, if_match(),
                                                _directory(), _links())
         return with_version(_out(activity), activity.version)
@@ -82,7 +82,7 @@ class ActivityItem(MethodView):
     @blp.alt_response(404, schema=ProblemSchema)
     def delete(self, activity_id):
         """Delete an activity (soft: it leaves lists, and `activities.activity.deleted` is published)."""
-        with current_db().uow() as uow:
+        with current_db().transaction() as uow:
             service.delete_activity(uow, current_principal(), activity_id, if_match(), _directory())
 
 
@@ -96,7 +96,7 @@ class ActivityComplete(MethodView):
     def post(self, data, activity_id):
         """Complete a planned activity with its outcome, minutes (`notes`) and agreements;
         publishes `activities.activity.completed`. Completing it again → 409."""
-        with current_db().uow() as uow:
+        with current_db().transaction() as uow:
             activity = service.complete_activity(uow, current_principal(), activity_id, data, if_match(),
                                                  _directory())
         return with_version(_out(activity), activity.version)
@@ -130,7 +130,7 @@ class CalendarToken(MethodView):
 
 
 def _token(user_id, rotate: bool) -> dict:
-    with current_db().uow() as uow:
+    with current_db().transaction() as uow:
         token = service.calendar_token(uow, current_principal(), user_id, _directory(), rotate=rotate)
     base = _deps().public_url
     return {"token": token, "url": f"{base}/api/v1/users/{user_id}/calendar.ics?token={token}"}

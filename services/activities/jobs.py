@@ -38,7 +38,7 @@ def reminder_data(activity: Activity) -> dict:
 
 def _publish_batch(db, now: datetime, batch: int) -> int:
     table = Activity.__table__
-    with db.uow() as uow:
+    with db.transaction() as uow:
         query = (select(Activity)
                  .where(Activity.remind_at <= now, Activity.reminder_sent_at.is_(None),
                         Activity.deleted_at.is_(None), Activity.status == "planned")
@@ -55,7 +55,6 @@ def _publish_batch(db, now: datetime, batch: int) -> int:
             if marked.rowcount == 1:
                 uow.publish("activities.activity.reminder_due", activity.id, reminder_data(activity),
                             event_id=reminder_event_id(activity))
-        uow.commit()
         return len(claimed)
 
 

@@ -8,14 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from sqlalchemy import func
-from sqlalchemy.dialects import postgresql, sqlite
-
 from shared import config
 from shared.auth import Principal
-from shared.db import utcnow
 from shared.observability import get_logger
 from shared.peer import PeerUnavailable, fetch_record
+from shared.replica import Replica
 
 from services.activities.models import LinkedRecord
 
@@ -48,6 +45,7 @@ class Record:
     account_id: str | None
     label: str | None
     address: str | None
+    version: int = 0
 
 
 def _text(value, limit: int) -> str | None:
@@ -57,37 +55,39 @@ def _text(value, limit: int) -> str | None:
 def record_from(kind: str, data: dict) -> Record:
     """The little we keep of another service's record (from an event or a read)."""
     rid = str(data.get("id") or data.get(f"{kind}_id") or "")
+    version = int(data.get("version") or 0)
     if kind == "account":
         addr = data.get("billing_address") or {}
         parts = [addr.get("street"), " ".join(p for p in (addr.get("postal_code"), addr.get("city") or data.get("city")) if p),
                  addr.get("country") or data.get("country")]
-        return Record(kind, rid, rid, _text(data.get("name"), 300), _text(", ".join(p for p in parts if p), 400))
+        return Record(kind, rid, rid, _text(data.get("name"), 300), _text(", ".join(p for p in parts if p), 400),
+                      version)
     if kind == "contact":
         name = data.get("name") or " ".join(p for p in (data.get("first_name"), data.get("last_name")) if p) \
             or data.get("email")
-        return Record(kind, rid, data.get("account_id"), _text(name, 300), None)
+        return Record(kind, rid, data.get("account_id"), _text(name, 300), None, version)
     if kind == "opportunity":
         account = data.get("account_id") or (data.get("account") or {}).get("id")
-        return Record(kind, rid, account, _text(data.get("name"), 300), None)
+        return Record(kind, rid, account, _text(data.get("name"), 300), None, version)
     if kind == "case":
         number = data.get("number")
         label = f"#{number} {data.get('subject') or ''}".strip() if number is not None else data.get("subject")
-        return Record(kind, rid, data.get("account_id"), _text(label, 300), None)
+        return Record(kind, rid, data.get("account_id"), _text(label, 300), None, version)
     raise ValueError(f"unknown kind {kind}")
 
 
+LINKED = Replica(LinkedRecord.__table__, key=("kind", "id"), keep=("label", "address"))
+
+
 def upsert(session, is_postgres: bool, record: Record, *, deleted: bool = False) -> None:
-    table = LinkedRecord.__table__
-    values = dict(kind=record.kind, id=record.id, account_id=record.account_id, label=record.label,
-                  address=record.address, deleted=deleted, updated_at=utcnow())
+    """Keep a record (an event that lacks a name or address keeps the one we
+    knew; an older version never overwrites a newer one); or its tombstone."""
+    key = {"kind": record.kind, "id": record.id}
     if deleted:  # a deletion event carries little: keep what we knew
-        changes = {"deleted": True, "updated_at": values["updated_at"]}
-    stmt = (postgresql if is_postgres else sqlite).insert(table).values(**values)
-    if not deleted:  # an event that lacks a name or address keeps the one we knew
-        changes = {k: v for k, v in values.items() if k not in ("kind", "id")}
-        changes["label"] = func.coalesce(stmt.excluded.label, table.c.label)
-        changes["address"] = func.coalesce(stmt.excluded.address, table.c.address)
-    session.execute(stmt.on_conflict_do_update(index_elements=[table.c.kind, table.c.id], set_=changes))
+        LINKED.mark_deleted(session, key, account_id=record.account_id, label=record.label)
+        return
+    LINKED.upsert(session, {**key, "account_id": record.account_id, "label": record.label,
+                            "address": record.address, "version": record.version})
 
 
 Fetch = Callable[[str, str, Principal], "dict | None"]

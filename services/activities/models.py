@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Index, MetaData, String, Text, text
+from sqlalchemy import JSON, Boolean, Index, Integer, MetaData, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import NAMING_CONVENTION, Versioned, UTCDateTime, common_tables, utcnow
@@ -71,6 +71,7 @@ class LinkedRecord(Base):
     account_id: Mapped[str | None] = mapped_column(String(36))
     label: Mapped[str | None] = mapped_column(String(300))
     address: Mapped[str | None] = mapped_column(String(400))
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)  # the owner's version
     deleted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 

@@ -136,7 +136,6 @@ def create_activity(uow, actor: Principal, data: dict, directory: UserDirectory 
         activity.status, activity.completed_at = "done", utcnow()
         _flush_versioned(session)
         uow.publish("activities.activity.completed", activity.id, activity_data(activity))
-    uow.commit()
     return activity
 
 
@@ -174,7 +173,6 @@ def update_activity(uow, actor: Principal, activity_id, changes: dict, expected:
     _flush_versioned(session)
     kind = "completed" if completing else "cancelled" if cancelling else "updated"
     uow.publish(f"activities.activity.{kind}", activity.id, activity_data(activity))
-    uow.commit()
     return activity
 
 
@@ -197,7 +195,6 @@ def complete_activity(uow, actor: Principal, activity_id, data: dict, expected: 
     activity.completed_at = utcnow()
     _flush_versioned(session)
     uow.publish("activities.activity.completed", activity.id, activity_data(activity))
-    uow.commit()
     return activity
 
 
@@ -212,7 +209,6 @@ def delete_activity(uow, actor: Principal, activity_id, expected: set[str] | Non
     uow.publish("activities.activity.deleted", activity.id,
                 {"id": activity.id, "type": activity.type, "subject": activity.subject,
                  "owner_id": activity.owner_id, "account_id": activity.account_id})
-    uow.commit()
 
 
 # -- queries --------------------------------------------------------------------
@@ -297,11 +293,9 @@ def calendar_token(uow, actor: Principal, user_id, directory: UserDirectory | No
         session.execute(stmt.on_conflict_do_nothing(index_elements=[table.c.user_id]))
         feed = session.get(CalendarFeed, user_id, populate_existing=True)
         if not rotate:
-            uow.commit()
             return feed.token
     feed.token = new_feed_token()
     feed.created_at = utcnow()
-    uow.commit()
     return feed.token
 
 

@@ -46,7 +46,7 @@ class Campaigns(MethodView):
     @blp.alt_response(422, schema=ProblemSchema)
     def post(self, data):
         """Create a campaign (draft). Marketing users and managers own campaigns."""
-        with current_db().uow() as uow:
+        with current_db().transaction() as uow:
             campaign = service.create_campaign(uow, current_principal(), data, _directory(), _currency())
         body = service.campaign_dict(campaign, (0, service.empty_progress()))
         return created(body, f"/api/v1/campaigns/{campaign.id}", campaign.version)
@@ -86,7 +86,7 @@ class CampaignItem(MethodView):
     def patch(self, changes, campaign_id):
         """Change a campaign (`segment` and `templates` are replaced whole); `status: completed` ends it.
         Send `If-Match` with its ETag to avoid overwriting someone else's change."""
-        with current_db().uow() as uow:
+        with current_db().transaction() as uow:
             campaign = service.update_campaign(uow, current_principal(), campaign_id, changes, if_match(),
                                                _directory(), _currency())
         return with_version(_out(read_session(), campaign), campaign.version)
@@ -95,7 +95,7 @@ class CampaignItem(MethodView):
     @blp.response(204)
     def delete(self, campaign_id):
         """Delete a campaign (soft: it leaves lists, unsent mail is not sent, `campaigns.campaign.deleted` is published)."""
-        with current_db().uow() as uow:
+        with current_db().transaction() as uow:
             service.delete_campaign(uow, current_principal(), campaign_id, if_match(), _directory())
 
 
@@ -106,7 +106,7 @@ class CampaignMembersBuild(MethodView):
     @blp.alt_response(409, schema=ProblemSchema)
     def post(self, campaign_id):
         """Materialise the members the segment matches now (idempotent; see docs/campaigns.md for who stays)."""
-        with current_db().uow() as uow:
+        with current_db().transaction() as uow:
             return members.build_members(uow, current_principal(), campaign_id, _directory())
 
 
@@ -136,7 +136,7 @@ class CampaignMemberItem(MethodView):
     @blp.alt_response(412, schema=ProblemSchema)
     def patch(self, data, campaign_id, contact_id):
         """Record a response, a conversion or an opt-out (an opt-out holds for every campaign)."""
-        with current_db().uow() as uow:
+        with current_db().transaction() as uow:
             member = members.update_member(uow, current_principal(), campaign_id, contact_id, data["status"],
                                            if_match(), _directory())
         return with_version(member, member.version)
@@ -150,7 +150,7 @@ class CampaignLaunch(MethodView):
     @blp.alt_response(409, schema=ProblemSchema, description="Already launched (nothing more is sent).")
     def post(self, campaign_id):
         """Launch a draft: it becomes active; for e-mail, the worker sends one message per member (202)."""
-        with current_db().uow() as uow:
+        with current_db().transaction() as uow:
             campaign, _ = service.launch_campaign(uow, current_principal(), campaign_id, if_match(), _directory())
         status = 202 if campaign.channel == "email" else 200
         return _out(read_session(), campaign), status, {"ETag": etag(campaign.version)}

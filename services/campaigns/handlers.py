@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from sqlalchemy import or_, update
+
 from shared.auth import on_user_changed
 from shared.handover import handover_handler
 from shared.inbox import PermanentError
+from shared.replica import Replica
 
 from services.campaigns import schemas, service
 from services.campaigns.models import AccountReplica, ContactReplica, OpportunityReplica
@@ -29,85 +32,64 @@ def _time(event: dict) -> datetime:
     return _parse_time(event.get("time")) or datetime.now(timezone.utc)
 
 
-def _stale(row, version: int | None) -> bool:
-    return row is not None and row.version is not None and version is not None and version < row.version
+ACCOUNTS = Replica(AccountReplica.__table__)
+CONTACTS = Replica(ContactReplica.__table__)
 
 
 # -- accounts ----------------------------------------------------------------------
 
 def on_account_changed(event: dict, uow) -> None:
     data = schemas.AccountEvent().load(event["data"])
-    row = uow.session.get(AccountReplica, data["id"])
-    if _stale(row, data.get("version")):
-        return
-    if row is None:
-        row = AccountReplica(id=data["id"], deleted=False)
-        uow.session.add(row)
     revenue = data.get("annual_revenue")
-    row.name = data.get("name")
-    row.industry = data.get("industry")
-    row.segment = data.get("segment")
-    row.country = (data.get("country") or "").upper() or None
-    row.region = data.get("region")
-    row.annual_revenue_amount = revenue["amount"] if revenue else None
-    row.annual_revenue_currency = revenue["currency"] if revenue else None
-    row.version = data.get("version")
+    ACCOUNTS.upsert(uow.session, {
+        "id": data["id"], "name": data.get("name"), "industry": data.get("industry"),
+        "segment": data.get("segment"), "country": (data.get("country") or "").upper() or None,
+        "region": data.get("region"), "annual_revenue_amount": revenue["amount"] if revenue else None,
+        "annual_revenue_currency": revenue["currency"] if revenue else None, "version": data.get("version") or 0})
 
 
 def on_account_deleted(event: dict, uow) -> None:
-    account_id = event["data"].get("id") or event.get("subject")
-    if not account_id:
-        raise PermanentError("accounts.account.deleted without an id")
-    row = uow.session.get(AccountReplica, str(account_id))
-    if row is None:
-        uow.session.add(AccountReplica(id=str(account_id), deleted=True))
-    else:
-        row.deleted = True
+    ACCOUNTS.mark_deleted(uow.session, {"id": _subject(event, "accounts.account.deleted")})
 
 
 # -- contacts ----------------------------------------------------------------------
 
 def on_contact_changed(event: dict, uow) -> None:
     data = schemas.ContactEvent().load(event["data"])
-    row = uow.session.get(ContactReplica, data["id"])
-    if _stale(row, data.get("version")):
-        return
-    if row is None:
-        row = ContactReplica(id=data["id"], deleted=False, interests=[])
-        uow.session.add(row)
-    for field in ("account_id", "first_name", "last_name", "email"):
-        setattr(row, field, data.get(field))
-    row.interests = list(data.get("interests") or [])
-    row.version = data.get("version")
-    row.known = True
-    moment = _time(event)
-    if data.get("lifecycle_stage") and (row.lifecycle_at is None or moment >= row.lifecycle_at):
-        row.lifecycle_stage = data["lifecycle_stage"]
-        row.lifecycle_at = moment
+    CONTACTS.upsert(uow.session, {
+        "id": data["id"], "account_id": data.get("account_id"), "first_name": data.get("first_name"),
+        "last_name": data.get("last_name"), "email": data.get("email"),
+        "interests": list(data.get("interests") or []), "known": True, "version": data.get("version") or 0})
+    if data.get("lifecycle_stage"):
+        _set_lifecycle(uow.session, data["id"], data["lifecycle_stage"], _time(event))
+
+
+def _set_lifecycle(session, contact_id: str, stage: str, moment: datetime) -> None:
+    """A stage applies unless a newer event already set one (events may arrive out of order)."""
+    table = ContactReplica.__table__
+    session.execute(update(table).where(table.c.id == contact_id,
+                                        or_(table.c.lifecycle_at.is_(None), table.c.lifecycle_at <= moment))
+                    .values(lifecycle_stage=stage, lifecycle_at=moment))
+
+
+def _subject(event: dict, what: str) -> str:
+    record_id = event["data"].get("id") or event.get("subject")
+    if not record_id:
+        raise PermanentError(f"{what} without an id")
+    return str(record_id)
 
 
 def on_contact_lifecycle_changed(event: dict, uow) -> None:
     data = schemas.LifecycleEvent().load(event["data"])
-    row = uow.session.get(ContactReplica, data["contact_id"])
-    moment = _time(event)
-    if row is None:  # the full contact is on its way; keep what we learnt
-        uow.session.add(ContactReplica(id=data["contact_id"], account_id=data.get("account_id"), interests=[],
-                                       lifecycle_stage=data["to"], lifecycle_at=moment, known=False, deleted=False))
-        return
-    if row.lifecycle_at is None or moment >= row.lifecycle_at:
-        row.lifecycle_stage = data["to"]
-        row.lifecycle_at = moment
+    # The full contact may still be on its way: keep what we learnt (not targeted until it comes).
+    CONTACTS.insert_missing(uow.session, {"id": data["contact_id"], "account_id": data.get("account_id"),
+                                          "interests": [], "known": False})
+    _set_lifecycle(uow.session, data["contact_id"], data["to"], _time(event))
 
 
 def on_contact_deleted(event: dict, uow) -> None:
-    contact_id = event["data"].get("id") or event.get("subject")
-    if not contact_id:
-        raise PermanentError("accounts.contact.deleted without an id")
-    row = uow.session.get(ContactReplica, str(contact_id))
-    if row is None:
-        uow.session.add(ContactReplica(id=str(contact_id), deleted=True, known=False, interests=[]))
-    else:
-        row.deleted = True
+    CONTACTS.mark_deleted(uow.session, {"id": _subject(event, "accounts.contact.deleted")}, known=False,
+                          interests=[])
 
 
 # -- opportunities -------------------------------------------------------------------

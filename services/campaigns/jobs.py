@@ -150,13 +150,12 @@ class Sender:
     def recover_abandoned(self) -> int:
         """Claims older than the timeout: maybe sent, so never resent."""
         cutoff = utcnow() - timedelta(seconds=self.mail.claim_timeout)
-        with self.db.uow() as uow:
+        with self.db.transaction() as uow:
             n = uow.session.execute(
                 update(Member).where(Member.delivery == "sending", Member.claimed_at < cutoff)
                 .values(delivery="unknown", version=Member.version + 1, updated_at=utcnow(),
                         last_error="interrupted between claim and confirmation; perhaps delivered, "
                                    "not resent (at most once)")).rowcount
-            uow.commit()
         if n:
             log.warning("mail_claims_abandoned", members=n)
         return n
@@ -165,7 +164,7 @@ class Sender:
         """Claim one due member in its own transaction; skip (never claim)
         members who opted out or have no address."""
         while True:
-            with self.db.uow() as uow:
+            with self.db.transaction() as uow:
                 session = uow.session
                 stmt = self._due().order_by(Campaign.launched_at, Member.created_at, Member.contact_id).limit(1)
                 if self.db.is_postgres:
@@ -189,7 +188,6 @@ class Sender:
                                          Member.contact_id == member.contact_id, Member.delivery == "pending")
                     .values(version=Member.version + 1, updated_at=now, **values)).rowcount == 1
                 if not won or reason:
-                    uow.commit()
                     continue
                 message = rules.compose(contact.lifecycle_stage, campaign.templates or {}, {
                     "first_name": contact.first_name, "last_name": contact.last_name,
@@ -198,7 +196,6 @@ class Sender:
                 session.execute(update(Member).where(Member.campaign_id == member.campaign_id,
                                                      Member.contact_id == member.contact_id)
                                 .values(template=message.template))
-                uow.commit()
                 return Claim(member.campaign_id, member.contact_id, member.account_id, token, contact.email,
                              " ".join(p for p in (contact.first_name, contact.last_name) if p) or None, message)
 
@@ -214,7 +211,7 @@ class Sender:
     def mark_sent(self, claim: Claim) -> None:
         now = utcnow()
         mid = message_id(claim.campaign_id, claim.contact_id, domain_of(self.mail.mail_from))
-        with self.db.uow() as uow:
+        with self.db.transaction() as uow:
             # Keyed by our claim token, not by "sending": the truth wins even
             # if a slow send was already written off as unknown.
             done = uow.session.execute(self._ours(claim).values(
@@ -226,18 +223,16 @@ class Sender:
                     "campaign_id": claim.campaign_id, "contact_id": claim.contact_id,
                     "account_id": claim.account_id, "message_id": mid, "template": claim.message.template,
                     "sent_at": now.isoformat()})
-            uow.commit()
 
     def mark_unknown(self, claim: Claim, reason: str) -> None:
-        with self.db.uow() as uow:
+        with self.db.transaction() as uow:
             uow.session.execute(self._ours(claim).values(delivery="unknown", last_error=reason[:500],
                                                         version=Member.version + 1, updated_at=utcnow()))
-            uow.commit()
         log.warning("mail_uncertain", campaign_id=claim.campaign_id, contact_id=claim.contact_id, error=reason[:200])
 
     def release(self, claim: Claim, reason: str, *, permanent: bool) -> None:
         """Not delivered: back to pending after a delay, or failed for good."""
-        with self.db.uow() as uow:
+        with self.db.transaction() as uow:
             member = uow.session.scalar(select(Member).where(
                 Member.campaign_id == claim.campaign_id, Member.contact_id == claim.contact_id,
                 Member.claim_token == claim.token, Member.delivery == "sending"))
@@ -247,7 +242,6 @@ class Sender:
                     delivery="failed" if give_up else "pending", last_error=reason[:500], claim_token=None,
                     next_attempt_at=None if give_up else utcnow() + _retry_delay(member.attempts),
                     version=Member.version + 1, updated_at=utcnow()))
-            uow.commit()
         log.warning("mail_not_sent", campaign_id=claim.campaign_id, contact_id=claim.contact_id,
                     permanent=permanent, error=reason[:200])
 

@@ -94,7 +94,7 @@ def build_members(uow, actor: Principal, campaign_id, directory: UserDirectory |
     if added or removed:
         uow.publish("campaigns.campaign.members_built", campaign.id, result)
     try:
-        uow.commit()
+        uow.session.flush()
     except IntegrityError:  # another build of the same campaign won the race (SQLite has no row lock)
         raise Conflict("The members are being built by another request; retry.") from None
     return result
@@ -130,7 +130,6 @@ def update_member(uow, actor: Principal, campaign_id, contact_id, status: str, e
     member = get_member(session, campaign.id, contact_id, lock=True)
     ensure_version(member.version, expected)
     if status == member.status:
-        uow.commit()  # nothing changed; committing keeps the loaded row readable after the unit closes
         return member
     if status not in NEXT_STATUS[member.status]:
         raise Conflict(f"A {member.status} member cannot become {status}.", slug="invalid-transition")
@@ -151,9 +150,8 @@ def update_member(uow, actor: Principal, campaign_id, contact_id, status: str, e
         if session.get(OptOut, member.contact_id) is None:
             session.add(OptOut(contact_id=member.contact_id, campaign_id=campaign.id, opted_out_at=now))
         uow.publish("campaigns.member.opted_out", campaign.id, {**payload, "opted_out_at": now.isoformat()})
-    session.flush()
     try:
-        uow.commit()
+        session.flush()
     except IntegrityError:  # the same contact opted out of two campaigns at once
         raise Conflict("The member changed at the same moment; retry.") from None
     return member

@@ -146,7 +146,6 @@ def create_campaign(uow, actor: Principal, data: dict, directory: UserDirectory 
     session.add(campaign)
     session.flush()
     uow.publish("campaigns.campaign.created", campaign.id, campaign_data(campaign))
-    uow.commit()
     return campaign
 
 
@@ -176,11 +175,9 @@ def update_campaign(uow, actor: Principal, campaign_id, changes: dict, expected:
         campaign.completed_at = utcnow()
     _apply(campaign, changes, default_currency)
     if not session.is_modified(campaign):
-        uow.commit()  # nothing changed; committing keeps the loaded row readable after the unit closes
         return campaign
     _flush(session)
     uow.publish("campaigns.campaign.updated", campaign.id, campaign_data(campaign))
-    uow.commit()
     return campaign
 
 
@@ -193,7 +190,6 @@ def delete_campaign(uow, actor: Principal, campaign_id, expected: set[str] | Non
     campaign.deleted_at = utcnow()
     _flush(session)
     uow.publish("campaigns.campaign.deleted", campaign.id, {"id": campaign.id, "name": campaign.name})
-    uow.commit()
 
 
 def _like(text: str) -> str:
@@ -243,7 +239,6 @@ def launch_campaign(uow, actor: Principal, campaign_id, expected: set[str] | Non
     uow.publish("campaigns.campaign.launched", campaign.id,
                 {"campaign_id": campaign.id, "member_count": members, "channel": campaign.channel,
                  "queued": queued, "launched_at": now.isoformat()})
-    uow.commit()
     return campaign, queued
 
 

@@ -43,7 +43,7 @@ class Opportunities(MethodView):
     @blp.alt_response(422, schema=ProblemSchema)
     def post(self, data):
         """Create a deal (open stages only; `amount` is derived from `line_items` when omitted)."""
-        with current_db().uow() as uow:
+        with current_db().transaction() as uow:
             opp = service.create_opportunity(uow, current_principal(), data, _deps())
         return created(service.opportunity_dict(opp), f"/api/v1/opportunities/{opp.id}", opp.version)
 
@@ -65,7 +65,7 @@ class OpportunityItem(MethodView):
     def patch(self, changes, opportunity_id):
         """Change a deal; moving between open stages publishes `stage_changed`. Closing is POST …/win or …/lose
         (a PATCH to a closed stage → 409)."""
-        with current_db().uow() as uow:
+        with current_db().transaction() as uow:
             opp = service.update_opportunity(uow, current_principal(), opportunity_id, changes, if_match(), _deps())
         return with_version(service.opportunity_dict(opp), opp.version)
 
@@ -74,12 +74,12 @@ class OpportunityItem(MethodView):
     @blp.alt_response(409, schema=ProblemSchema)
     def delete(self, opportunity_id):
         """Delete a deal (soft; won deals are final → 409)."""
-        with current_db().uow() as uow:
+        with current_db().transaction() as uow:
             service.delete_opportunity(uow, current_principal(), opportunity_id, if_match(), _deps())
 
 
 def _close(outcome: str, data: dict, opportunity_id):
-    with current_db().uow() as uow:
+    with current_db().transaction() as uow:
         opp = service.close_opportunity(uow, current_principal(), opportunity_id, outcome, data, if_match(), _deps())
     return with_version(service.opportunity_dict(opp), opp.version)
 
@@ -166,7 +166,7 @@ class QuotaItem(MethodView):
     @blp.alt_response(422, schema=ProblemSchema)
     def put(self, data, user_id, period):
         """Set a user's quota for a period (admin or the user's manager): 201 when new, 200 when replaced."""
-        with current_db().uow() as uow:
+        with current_db().transaction() as uow:
             quota, new = quotas.put_quota(uow, current_principal(), user_id, period, data, if_match(), _deps())
         if new:
             return created(quotas.quota_dict(quota), f"/api/v1/quotas/{quota.user_id}/{quota.period}", quota.version)

@@ -76,7 +76,6 @@ def put_quota(uow, actor: Principal, user_id, period: str, data: dict, expected:
         created = False
     try:
         _flush(session)
-        uow.commit()
     except IntegrityError:
         raise Conflict("Someone set this quota at the same moment; retry.") from None
     return quota, created

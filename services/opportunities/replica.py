@@ -7,62 +7,34 @@ caller's bearer token, a short timeout) and keep it.
 """
 from __future__ import annotations
 
-from sqlalchemy.dialects import postgresql, sqlite
-
-from shared.db import utcnow
 from shared.http import Invalid
-from shared.peer import PeerUnavailable, fetch_record, owner_unavailable
+from shared.replica import ReadThrough, Replica
 
 from services.opportunities.models import AccountReplica, ContactReplica
 
 ACCOUNT_KEYS = ("name", "tax_id", "country", "billing_address", "owner_id")
 
+ACCOUNTS = Replica(AccountReplica.__table__, version="source_version")
+CONTACTS = Replica(ContactReplica.__table__, version="source_version")
 
-class AccountsUnavailable(Exception):
-    pass
 
-
-class AccountsClient:
+class AccountsClient(ReadThrough):
     """Reads one account or contact from the accounts service (replica misses only)."""
 
     def __init__(self, base_url: str, timeout: float = 2.0):
-        self.base_url = base_url.rstrip("/")
-        self.timeout = timeout
-
-    def fetch(self, kind: str, ident: str, token: str | None) -> dict | None:
-        """The record, None if accounts says it does not exist; raises AccountsUnavailable otherwise."""
-        try:
-            return fetch_record(f"{self.base_url}/api/v1/{kind}/{ident}", token, timeout=self.timeout,
-                                missing=(404, 410))
-        except PeerUnavailable as exc:
-            raise AccountsUnavailable(exc.reason) from None
-
-
-def _insert(session):
-    return (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert
+        super().__init__("accounts", base_url, timeout=timeout)
 
 
 def upsert_account(session, data: dict) -> None:
     """Apply a full account (event data or the accounts API); older versions never overwrite newer."""
-    values = {k: data.get(k) for k in ACCOUNT_KEYS}
-    values.update(id=str(data["id"]), source_version=int(data.get("version") or 0), updated_at=utcnow())
-    if not values["name"]:
+    if not data.get("name"):
         raise ValueError("an account without a name")
-    stmt = _insert(session)(AccountReplica).values(deleted=False, **values)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[AccountReplica.id],
-        set_={k: v for k, v in values.items() if k != "id"},  # `deleted` is final: never reset
-        where=AccountReplica.source_version <= values["source_version"],
-    )
-    session.execute(stmt)
+    ACCOUNTS.upsert(session, {**{k: data.get(k) for k in ACCOUNT_KEYS}, "id": str(data["id"]),
+                              "source_version": int(data.get("version") or 0)})
 
 
 def mark_account_deleted(session, data: dict) -> None:
-    stmt = _insert(session)(AccountReplica).values(
-        id=str(data["id"]), name=data.get("name") or "", deleted=True, source_version=0, updated_at=utcnow())
-    stmt = stmt.on_conflict_do_update(index_elements=[AccountReplica.id],
-                                      set_={"deleted": True, "updated_at": utcnow()})
-    session.execute(stmt)
+    ACCOUNTS.mark_deleted(session, {"id": str(data["id"])}, name=data.get("name") or "")
 
 
 def contact_name(data: dict) -> str:
@@ -72,31 +44,16 @@ def contact_name(data: dict) -> str:
 
 
 def upsert_contact(session, data: dict) -> None:
-    values = dict(id=str(data["id"]), name=contact_name(data)[:200], email=data.get("email"),
-                  account_id=data.get("account_id"), source_version=int(data.get("version") or 0),
-                  updated_at=utcnow())
-    stmt = _insert(session)(ContactReplica).values(deleted=False, **values)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[ContactReplica.id],
-        set_={k: v for k, v in values.items() if k != "id"},
-        where=ContactReplica.source_version <= values["source_version"],
-    )
-    session.execute(stmt)
+    CONTACTS.upsert(session, dict(id=str(data["id"]), name=contact_name(data)[:200], email=data.get("email"),
+                                  account_id=data.get("account_id"),
+                                  source_version=int(data.get("version") or 0)))
 
 
 def mark_contact_deleted(session, data: dict) -> None:
-    stmt = _insert(session)(ContactReplica).values(
-        id=str(data["id"]), name="", account_id=data.get("account_id"), deleted=True, source_version=0,
-        updated_at=utcnow())
-    stmt = stmt.on_conflict_do_update(index_elements=[ContactReplica.id],
-                                      set_={"deleted": True, "updated_at": utcnow()})
-    session.execute(stmt)
+    CONTACTS.mark_deleted(session, {"id": str(data["id"])}, name="", account_id=data.get("account_id"))
 
 
-def _miss(kind: str, field: str, ident: str, reason: str | None = None):
-    if reason:
-        return owner_unavailable("accounts", f"the {kind} {ident}", reason,
-                                 errors={field: ["Could not be verified yet; retry shortly."]})
+def _unknown(kind: str, field: str, ident: str) -> Invalid:
     return Invalid(f"No {kind} with id {ident}.", errors={field: [f"No {kind} with this id."]})
 
 
@@ -106,15 +63,13 @@ def find_account(session, account_id: str, token: str | None, client: AccountsCl
     account_id = str(account_id)
     account = session.get(AccountReplica, account_id)
     if account is None and client is not None:
-        try:
-            data = client.fetch("accounts", account_id, token)
-        except AccountsUnavailable as exc:
-            raise _miss("account", "account_id", account_id, str(exc)) from None
+        data = client.fetch(f"/api/v1/accounts/{account_id}", token, what=f"the account {account_id}",
+                            field="account_id")
         if data is not None:
             upsert_account(session, data)
             account = session.get(AccountReplica, account_id, populate_existing=True)
     if account is None or (account.deleted and not allow_deleted):
-        raise _miss("account", "account_id", account_id)
+        raise _unknown("account", "account_id", account_id)
     return account
 
 
@@ -123,15 +78,13 @@ def find_contact(session, contact_id: str, token: str | None, client: AccountsCl
     contact_id = str(contact_id)
     contact = session.get(ContactReplica, contact_id)
     if contact is None and client is not None:
-        try:
-            data = client.fetch("contacts", contact_id, token)
-        except AccountsUnavailable as exc:
-            raise _miss("contact", "primary_contact_id", contact_id, str(exc)) from None
+        data = client.fetch(f"/api/v1/contacts/{contact_id}", token, what=f"the contact {contact_id}",
+                            field="primary_contact_id")
         if data is not None:
             upsert_contact(session, data)
             contact = session.get(ContactReplica, contact_id, populate_existing=True)
     if contact is None or (contact.deleted and not allow_deleted):
-        raise _miss("contact", "primary_contact_id", contact_id)
+        raise _unknown("contact", "primary_contact_id", contact_id)
     return contact
 
 

@@ -200,7 +200,6 @@ def create_opportunity(uow, actor: Principal, data: dict, deps: Deps) -> Opportu
     session.flush()
     totals.track(session, (None, totals.contribution(opp)))
     uow.publish("opportunities.opportunity.created", opp.id, opportunity_data(opp))
-    uow.commit()
     return opp
 
 
@@ -234,7 +233,6 @@ def update_opportunity(uow, actor: Principal, opportunity_id, changes: dict, exp
                     {**opportunity_data(opp), "from_stage": from_stage})
     else:
         uow.publish("opportunities.opportunity.updated", opp.id, opportunity_data(opp))
-    uow.commit()
     return opp
 
 
@@ -344,7 +342,6 @@ def close_opportunity(uow, actor: Principal, opportunity_id, outcome: str, data:
             "opportunity_id": opp.id, "account_id": opp.account_id, "amount": _money_out(opp),
             "reason": opp.close_reason, "owner_id": opp.owner_id, "close_date": opp.close_date.isoformat(),
             "lost_at": now.isoformat(), "campaign_id": opp.campaign_id})
-    uow.commit()
     return opp
 
 
@@ -365,7 +362,6 @@ def delete_opportunity(uow, actor: Principal, opportunity_id, expected: set[str]
     totals.track(session, (counted, None))
     uow.publish("opportunities.opportunity.deleted", opp.id,
                 {"id": opp.id, "opportunity_id": opp.id, "account_id": opp.account_id, "name": opp.name})
-    uow.commit()
 
 
 def reassign_owner(uow, from_user_id: str, to_user_id: str) -> dict[str, int]:

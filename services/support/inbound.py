@@ -55,7 +55,6 @@ def _received_before(uow, message_id: str | None) -> tuple[Case, CaseComment | N
     if seen is None and opened is None:
         return None
     case = get_case(session, seen.case_id if seen is not None else opened.id)
-    uow.commit()
     return case, seen, False
 
 
@@ -73,7 +72,6 @@ def _file_email(uow, actor: Principal, mail: rules.InboundEmail,
                 comment = _add_comment(uow, case, CaseComment(
                     body=rules.strip_quoted(mail.text) or "(empty reply)", public=True, author_type="customer",
                     author_email=mail.sender, message_id=mail.message_id))
-                uow.commit()
                 return case, comment, True
             description = f"Follow-up to the closed case #{case.number}.\n\n{mail.text}"
     case = Case(subject=mail.subject, description=description or None, channel="email", priority="normal",

@@ -29,7 +29,7 @@ def publish_breaches(db: Database, now: datetime | None = None, batch: int = 200
     published = 0
     for target, (due, marker, stopped) in _TARGETS.items():
         while True:
-            with db.uow() as uow:
+            with db.transaction() as uow:
                 stmt = (select(Case.id, Case.account_id, Case.number, Case.priority, Case.assignee_id, due)
                         .where(Case.deleted_at.is_(None), Case.status.in_(rules.OPEN_STATUSES),
                                marker.is_(None), due <= now)
@@ -48,7 +48,6 @@ def publish_breaches(db: Database, now: datetime | None = None, batch: int = 200
                     uow.publish("support.case.sla_breached", row.id, _breach_data(
                         row.id, row.account_id, target, row[5], row.number, row.priority, row.assignee_id, now))
                     published += 1
-                uow.commit()
             if len(rows) < batch:
                 break
     if published:

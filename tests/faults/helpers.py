@@ -95,10 +95,9 @@ def _seed_opportunity_account(built) -> dict:
     from services.opportunities import replica
 
     account_id = str(uuid.uuid4())
-    with built.db.uow() as uow:
+    with built.db.transaction() as uow:
         replica.upsert_account(uow.session, {"id": account_id, "name": "Bodegas Fault S.L.", "tax_id": "B00000001",
                                              "country": "ES", "billing_address": None, "version": 1})
-        uow.commit()
     return {"account_id": account_id}
 
 

@@ -111,11 +111,10 @@ def test_the_write_and_its_answer_commit_together_or_not_at_all(accounts, monkey
 def test_commands_are_idempotent_too(build):
     opportunities = build("opportunities", http_timeout=3, gateway_url="http://127.0.0.1:9")
     account_id = "6f1c1f4e-6a4e-4b7e-9a57-9c6a3d1b2c01"
-    with opportunities.db.uow() as uow:  # the account replica, as its event would have left it
+    with opportunities.db.transaction() as uow:  # the account replica, as its event would have left it
         from services.opportunities.replica import upsert_account
 
         upsert_account(uow.session, {"id": account_id, "name": "Bodegas", "country": "ES"})
-        uow.commit()
     opp = opportunities.client.post("/api/v1/opportunities", json={
         "name": "Barricas", "account_id": account_id, "amount": {"amount": "1000.00", "currency": "EUR"}},
         headers=ADMIN)

@@ -76,12 +76,11 @@ def opps(build):
 
 def add_account(built, account_id=None, name="Construcciones Aranda S.L.") -> str:
     account_id = account_id or str(uuid.uuid4())
-    with built.db.uow() as uow:
+    with built.db.transaction() as uow:
         replica.upsert_account(uow.session, {"id": account_id, "name": name, "tax_id": "B09412345", "country": "ES",
                                              "billing_address": {"street": "Calle Mayor 1", "city": "Burgos",
                                                                  "postal_code": "09001", "country": "ES"},
                                              "version": 1})
-        uow.commit()
     return account_id
 
 
@@ -106,7 +105,7 @@ def test_won_is_published_exactly_once_and_never_for_a_rolled_back_or_refused_cl
 
     monkeypatch.setattr(UnitOfWork, "commit", broken_commit)
     with pytest.raises(RuntimeError):
-        with opps.db.uow() as uow:
+        with opps.db.transaction() as uow:
             service.close_opportunity(uow, Principal(rep_id, "rep", "Iberia"), opp["id"], "won", {}, None,
                                       service.Deps())
     monkeypatch.undo()
@@ -306,7 +305,7 @@ def test_account_view_and_lifecycle_follow_opportunity_events_through_real_worke
 def test_inactivity_job_moves_each_contact_once_with_two_workers(build):
     accounts = build("accounts", gateway_url=NOWHERE)
     long_ago = utcnow() - timedelta(days=400)
-    with accounts.db.uow() as uow:
+    with accounts.db.transaction() as uow:
         account = Account(name="Dormida S.A.", owner_id=str(uuid.uuid4()), tags=[])
         uow.session.add(account)
         uow.session.flush()
@@ -316,7 +315,6 @@ def test_inactivity_job_moves_each_contact_once_with_two_workers(build):
             uow.session.add(Contact(first_name=f"C{i}", email=f"c{i}@dormida.es", account_id=account.id,
                                     owner_id=account.owner_id, lifecycle_stage="active_customer",
                                     lifecycle_changed_at=long_ago, interests=[]))
-        uow.commit()
     results, errors = [], []
 
     def run():

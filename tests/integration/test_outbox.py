@@ -52,9 +52,9 @@ def test_committed_change_is_published_exactly_once(accounts, listener):
 def test_rolled_back_change_publishes_nothing(accounts, listener):
     with accounts.db.uow() as uow:
         uow.publish("accounts.account.created", "ghost", {"id": "ghost"})
-        # no commit: the unit of work rolls back on exit
+        # no commit: a bare unit of work rolls back on exit
     with pytest.raises(RuntimeError):
-        with accounts.db.uow() as uow:
+        with accounts.db.transaction() as uow:
             uow.publish("accounts.account.created", "ghost2", {"id": "ghost2"})
             raise RuntimeError("the use case failed after writing")
     bad = accounts.client.post("/api/v1/contacts", json={"first_name": "X", "reports_to_id":

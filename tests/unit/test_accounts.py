@@ -26,10 +26,9 @@ def outbox_count(built) -> int:
 
 
 def add_user(built, user_id, role="rep", team="Iberia"):
-    with built.db.uow() as uow:
+    with built.db.transaction() as uow:
         upsert_user(uow.session, built.db, {"id": user_id, "email": f"{user_id}@x.test", "name": "U",
                                             "role": role, "team": team, "active": True})
-        uow.commit()
 
 
 def test_create_account_answers_201_with_location_etag_and_one_event(accounts, admin):
@@ -195,8 +194,17 @@ def test_missing_or_bad_token_is_401(accounts):
 
 
 def test_unknown_owner_is_422(accounts, admin):
+    accounts.app.extensions["cadena"].directory.gateway.fetch = lambda path, token, **_: None  # "no such user"
     reply = accounts.client.post("/api/v1/accounts", json={"name": "X", "owner_id": str(uuid.uuid4())}, headers=admin)
     assert reply.status_code == 422 and "owner_id" in reply.get_json()["errors"]
+
+
+def test_an_owner_the_gateway_cannot_vouch_for_is_503_not_a_false_422(accounts, admin):
+    reply = accounts.client.post("/api/v1/accounts", json={"name": "X", "owner_id": str(uuid.uuid4())}, headers=admin)
+    problem = reply.get_json()
+    assert reply.status_code == 503 and problem["type"].endswith("/owner-unavailable"), problem
+    assert reply.headers["Retry-After"] and problem["service"] == "gateway"
+    assert accounts.client.get("/api/v1/accounts", headers=admin).get_json()["items"] == []
 
 
 def test_account_view_defaults_and_health(accounts, admin):

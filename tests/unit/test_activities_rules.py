@@ -199,10 +199,9 @@ def rep(team="Iberia"):
 
 
 def add_user(built, user_id, role="rep", team="Iberia", active=True):
-    with built.db.uow() as uow:
+    with built.db.transaction() as uow:
         upsert_user(uow.session, built.db, {"id": user_id, "email": f"{user_id[:8]}@example.test", "name": "Marta Ruiz",
                                              "role": role, "team": team, "active": active})
-        uow.commit()
 
 
 def outbox(built, routing_key=None) -> list[dict]:
@@ -303,18 +302,16 @@ def test_links_known_from_events_need_no_call_and_deleted_ones_are_refused(svc):
     from services.activities import handlers
 
     account, case = str(uuid.uuid4()), str(uuid.uuid4())
-    with svc.db.uow() as uow:
+    with svc.db.transaction() as uow:
         handlers.on_account_changed({"type": "accounts.account.created", "data": {"id": account, "name": "A"}}, uow)
         handlers.on_case_changed({"type": "support.case.opened",
                                   "data": {"id": case, "number": 7, "subject": "Caída", "account_id": account}}, uow)
-        uow.commit()
     _, h = rep()
     r = svc.client.post("/api/v1/activities", json=meeting(case_id=case), headers=h)
     assert r.status_code == 201
     assert r.get_json()["account_id"] == account  # taken from the case
-    with svc.db.uow() as uow:
+    with svc.db.transaction() as uow:
         handlers.on_account_deleted({"type": "accounts.account.deleted", "data": {"id": account}}, uow)
-        uow.commit()
     r = svc.client.post("/api/v1/activities", json=meeting(account_id=account), headers=h)
     assert r.status_code == 422 and "account_id" in r.get_json()["errors"]
     assert svc.owners.calls == []
@@ -540,9 +537,8 @@ def test_last_activity_at_keeps_the_max_and_is_idempotent(sqlite_build):
     def apply(kind, **data):
         event = {"id": str(uuid.uuid4()), "type": f"activities.activity.{kind}", "time": iso(T0),
                  "data": {"account_id": account, **data}}
-        with accounts.db.uow() as uow:
+        with accounts.db.transaction() as uow:
             on_activity_recorded(event, uow)
-            uow.commit()
 
     def last():
         with accounts.db.sessions() as session:
@@ -570,9 +566,8 @@ def test_handover_moves_open_activities_and_reports(svc):
     for handover_id in ("h-1", "h-2"):  # a second request for the same user finds nothing left
         event = {"id": str(uuid.uuid4()), "type": "identity.user.handover_requested",
                  "data": {"handover_id": handover_id, "from_user_id": source, "to_user_id": target}}
-        with svc.db.uow() as uow:
+        with svc.db.transaction() as uow:
             HANDLERS["identity.user.handover_requested"](event, uow)
-            uow.commit()
     moved = svc.client.get(f"/api/v1/activities/{open_one['id']}", headers=h).get_json()
     assert moved["owner_id"] == target and moved["version"] == 2
     assert svc.client.get(f"/api/v1/activities/{done['id']}", headers=h).get_json()["owner_id"] == source

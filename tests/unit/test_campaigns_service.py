@@ -23,10 +23,9 @@ MARKETING = str(uuid.uuid4())
 @pytest.fixture
 def campaigns(sqlite_build):
     built = sqlite_build("campaigns")
-    with built.db.uow() as uow:
+    with built.db.transaction() as uow:
         upsert_user(uow.session, built.db, {"id": MARKETING, "email": "mk@x.test", "name": "Mk", "role": "marketing",
                                             "team": "Marketing", "active": True})
-        uow.commit()
     return built
 
 
@@ -429,9 +428,8 @@ def test_refused_mail_is_retried_later_or_failed_and_a_broken_handover_is_never_
     assert state[ids[1]]["delivery"] == "failed"
     assert state[ids[2]]["delivery"] == "unknown"
     # The retry comes once due: make it due now, and let the server take it.
-    with campaigns.db.uow() as uow:
+    with campaigns.db.transaction() as uow:
         uow.session.execute(update(Member).values(next_attempt_at=None))
-        uow.commit()
     healthy = FakeTransport()
     assert sender(campaigns, healthy).run_once() == 1
     assert [m["X-Cadena-Contact-Id"] for m in healthy.sent] == [ids[0]]
@@ -461,9 +459,8 @@ def test_transient_failures_give_up_after_max_attempts(campaigns, mk):
     run = sender(campaigns, FakeTransport({email: NotSent("421 busy")}), max_attempts=2)
     for _ in range(2):
         run.run_once()
-        with campaigns.db.uow() as uow:
+        with campaigns.db.transaction() as uow:
             uow.session.execute(update(Member).values(next_attempt_at=None))
-            uow.commit()
     assert members(campaigns, body["id"], mk)[0]["delivery"] == "failed"
 
 

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_an_event_that_breaks_its_contract_never_reaches_the_outbox(sqlite_build):
     db = sqlite_build("accounts").db
-    with db.uow() as uow:
+    with db.transaction() as uow:
         with pytest.raises(ContractViolation, match="contact_id"):
             uow.publish("accounts.contact.lifecycle_changed", "c1", {"account_id": "a1", "from": "prospect"})
         with pytest.raises(ContractViolation, match="no contract"):

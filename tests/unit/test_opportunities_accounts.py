@@ -136,16 +136,14 @@ def test_inactivity_job_moves_stale_active_customers_only(accounts):
     settings = accounts.settings
     assert mark_inactive_customers(accounts.db, settings) == 0  # won just now: still active (365 days)
     long_ago = utcnow() - timedelta(days=400)
-    with accounts.db.uow() as uow:
+    with accounts.db.transaction() as uow:
         uow.session.get(AccountView, accounts.account_id).last_won_at = long_ago
         for contact in uow.session.scalars(select(Contact)):
             contact.lifecycle_changed_at = long_ago
         uow.session.get(AccountView, accounts.account_id).last_activity_at = utcnow() - timedelta(days=10)
-        uow.commit()
     assert mark_inactive_customers(accounts.db, settings) == 0  # recent activity keeps them active
-    with accounts.db.uow() as uow:
+    with accounts.db.transaction() as uow:
         uow.session.get(AccountView, accounts.account_id).last_activity_at = long_ago
-        uow.commit()
     [job] = jobs(accounts.db, settings)
     assert job.run() == 2
     assert stages(accounts) == {"inactive_customer"}

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from shared.auth import upsert_user
+from shared.peer import owner_unavailable
 from services.opportunities import replica
 from services.opportunities.models import AccountReplica
 from tests.support.auth import headers
@@ -27,10 +28,11 @@ class FakeAccounts:
         self.down = down
         self.calls = []
 
-    def fetch(self, kind, ident, token):
+    def fetch(self, path, token, *, what, field=None, missing=(404,)):
+        kind, ident = path.rsplit("/", 2)[-2:]
         self.calls.append((kind, ident, token))
         if self.down:
-            raise replica.AccountsUnavailable("ConnectTimeoutError")
+            raise owner_unavailable("accounts", what, "ConnectTimeoutError", errors={field: ["retry"]})
         return self.records.get((kind, ident))
 
 
@@ -39,7 +41,8 @@ def opps(sqlite_build):
     built = sqlite_build("opportunities", gateway_url="http://127.0.0.1:1")
     built.fake = FakeAccounts()
     built.app.extensions["cadena"].use_cases.accounts = built.fake
-    with built.db.uow() as uow:
+    built.app.extensions["cadena"].directory.gateway.fetch = lambda path, token, **_: None  # "no such user"
+    with built.db.transaction() as uow:
         for uid, role, team, manager in ((REP, "rep", "Iberia", MANAGER), (MATE, "rep", "Iberia", MANAGER),
                                          (MANAGER, "manager", "Iberia", None), (STRANGER, "rep", "LatAm", None),
                                          (BOSS_ELSEWHERE, "manager", "LatAm", None)):
@@ -52,7 +55,6 @@ def opps(sqlite_build):
         replica.upsert_account(uow.session, {"id": OTHER_ACCOUNT, "name": "Otra S.A.", "version": 1})
         replica.upsert_contact(uow.session, {"id": CONTACT, "first_name": "María", "last_name": "García",
                                              "email": "maria@aranda.es", "account_id": ACCOUNT, "version": 1})
-        uow.commit()
     return built
 
 
@@ -169,18 +171,16 @@ def test_replica_miss_with_accounts_down_is_503_saying_so(opps):
 
 
 def test_deleted_account_is_refused(opps):
-    with opps.db.uow() as uow:
+    with opps.db.transaction() as uow:
         replica.mark_account_deleted(uow.session, {"id": OTHER_ACCOUNT})
         replica.upsert_account(uow.session, {"id": OTHER_ACCOUNT, "name": "Revived?", "version": 9})
-        uow.commit()
     assert create(opps, account_id=OTHER_ACCOUNT).status_code == 422
 
 
 def test_replica_ignores_older_versions(opps):
-    with opps.db.uow() as uow:
+    with opps.db.transaction() as uow:
         replica.upsert_account(uow.session, {"id": ACCOUNT, "name": "Newer", "version": 5})
         replica.upsert_account(uow.session, {"id": ACCOUNT, "name": "Older", "version": 4})
-        uow.commit()
     with opps.db.sessions() as session:
         assert session.get(AccountReplica, ACCOUNT).name == "Newer"
 

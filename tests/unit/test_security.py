@@ -290,9 +290,8 @@ def test_a_service_refuses_tokens_older_than_the_replica_generation(accounts):
     user_id = str(uuid.uuid4())
     headers = {"Authorization": f"Bearer {auth.token('rep', user_id)}"}  # generation 0
     assert accounts.client.get("/api/v1/accounts", headers=headers).status_code == 200
-    with accounts.db.uow() as uow:
+    with accounts.db.transaction() as uow:
         on_user_changed(_replica_event(user_id, generation=1), uow)
-        uow.commit()
     reply = accounts.client.get("/api/v1/accounts", headers=headers)
     assert reply.status_code == 401 and reply.get_json()["type"] == TYPE_BASE + "token-revoked"
 
@@ -300,18 +299,16 @@ def test_a_service_refuses_tokens_older_than_the_replica_generation(accounts):
 def test_a_service_refuses_a_deactivated_users_token(accounts):
     user_id = str(uuid.uuid4())
     headers = {"Authorization": f"Bearer {auth.token('rep', user_id)}"}
-    with accounts.db.uow() as uow:
+    with accounts.db.transaction() as uow:
         on_user_changed(_replica_event(user_id, active=False), uow)
-        uow.commit()
     assert accounts.client.get("/api/v1/accounts", headers=headers).status_code == 401
 
 
 def test_a_late_event_does_not_undo_a_revocation(accounts):
     user_id = str(uuid.uuid4())
-    with accounts.db.uow() as uow:
+    with accounts.db.transaction() as uow:
         on_user_changed(_replica_event(user_id, generation=2, at="2026-11-27T10:00:05+00:00"), uow)
         on_user_changed(_replica_event(user_id, generation=1, at="2026-11-27T10:00:01+00:00"), uow)
-        uow.commit()
     users = accounts.db.tables.users
     with accounts.db.engine.connect() as conn:
         assert conn.scalar(select(users.c.token_generation).where(users.c.id == user_id)) == 2

@@ -25,7 +25,10 @@ CONTACT = str(uuid.uuid4())
 def support(sqlite_build):
     built = sqlite_build("support", gateway_url="http://127.0.0.1:1", extra={"accounts_url": "http://127.0.0.1:1"})
     # A replica miss asks accounts, which (here) knows nothing more: "no such record".
-    built.app.extensions["cadena"].accounts._fetch = lambda path, token, **_: None
+    lookup = built.app.extensions["cadena"].accounts
+    lookup.fetch = lambda path, token, **_: None
+    lookup.try_fetch = lambda path, token: None
+    built.app.extensions["cadena"].directory.gateway.fetch = lambda path, token, **_: None  # nor the gateway
     feed(built.db, "accounts.account.created", {"id": ACCOUNT, "name": "Bodegas Valdeolmos", "version": 1})
     feed(built.db, "accounts.contact.created", {"id": CONTACT, "first_name": "María", "last_name": "García",
                                                 "email": "Maria@Bodegas.es", "account_id": ACCOUNT, "version": 1})
@@ -131,11 +134,10 @@ def test_who_may_open_cases(support):
 def test_the_assignee_must_be_an_active_support_user(support):
     users = {"active": ("support", True), "gone": ("support", False), "seller": ("rep", True)}
     ids = {name: str(uuid.uuid4()) for name in users}
-    with support.db.uow() as uow:
+    with support.db.transaction() as uow:
         for name, (role, active) in users.items():
             upsert_user(uow.session, support.db, {"id": ids[name], "email": f"{name}@x.test", "name": name,
                                                   "role": role, "team": "Soporte", "active": active})
-        uow.commit()
     admin = headers("admin")
     post = lambda who: support.client.post("/api/v1/cases", json={"subject": "x", "assignee_id": who},  # noqa: E731
                                            headers=admin)
@@ -310,9 +312,8 @@ def _overdue(db, case_id: str, **dues) -> None:
     from services.support.models import Case
 
     past = {k: datetime.fromisoformat("2020-01-01T00:00:00+00:00") for k in dues}
-    with db.uow() as uow:
+    with db.transaction() as uow:
         uow.session.execute(update(Case).where(Case.id == case_id).values(**past))
-        uow.commit()
 
 
 def test_a_clock_stopped_late_is_a_breach_without_waiting_for_the_job(support):
@@ -469,9 +470,8 @@ def test_case_events_keep_the_account_view(support, sqlite_build):
     from services.accounts.models import Account
 
     accounts = sqlite_build("accounts")
-    with accounts.db.uow() as uow:
+    with accounts.db.transaction() as uow:
         uow.session.add(Account(id=ACCOUNT, name="Bodegas", owner_id=str(uuid.uuid4()), tags=[]))
-        uow.commit()
     client = support.client
     cases = [open_case(client) for _ in range(3)]
     client.patch(f"/api/v1/cases/{cases[0]['id']}", json={"status": "resolved"}, headers=staff())

@@ -1,0 +1,114 @@
+"""The copies a service keeps of other contexts' records (read models fed by
+their events), in one place: one version-guarded upsert, one tombstone, and
+one read-through for a record whose event has not arrived yet.
+
+- ``Replica(table).upsert(session, values)``: insert, or update a row whose
+  version is not newer — events may arrive out of order and an older one
+  never overwrites a newer one. ``deleted`` is final: an upsert never brings
+  a deleted record back. Columns named in ``keep`` keep their value when the
+  new one is missing (an event that carries less than the record).
+- ``Replica.mark_deleted``: a tombstone, whether or not the record was known.
+- ``ReadThrough(owner, url).fetch(path, token)``: the record from its owner
+  (the caller's token, a short timeout); ``None`` when the owner says there
+  is none; when the owner cannot be asked, the one answer is 503
+  ``owner-unavailable`` with Retry-After — never a false "does not exist".
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+from sqlalchemy import Table, func
+from sqlalchemy.dialects import postgresql, sqlite
+
+from shared.db import utcnow
+from shared.observability import get_logger
+from shared.peer import PeerUnavailable, fetch_record, owner_unavailable
+
+log = get_logger("cadena.replica")
+
+
+def _insert(session, table: Table):
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+class Replica:
+    """One table of copied records: ``key`` columns identify a record,
+    ``version`` is the owner's version of it."""
+
+    def __init__(self, table: Table, *, key: Iterable[str] = ("id",), version: str = "version",
+                 keep: Iterable[str] = (), stamp: str | None = "updated_at"):
+        self.table = table
+        self.key = tuple(key)
+        self.version = version
+        self.keep = frozenset(keep)
+        self.stamp = stamp
+
+    def upsert(self, session, values: dict) -> None:
+        """Apply a full record (event data or the owner's API), unless ours is newer."""
+        values = dict(values)
+        values.setdefault(self.version, 0)
+        if self.stamp:
+            values[self.stamp] = utcnow()
+        table = self.table
+        stmt = _insert(session, table).values(deleted=False, **values)
+        changes = {name: (func.coalesce(stmt.excluded[name], table.c[name]) if name in self.keep
+                          else stmt.excluded[name])
+                   for name in values if name not in self.key}
+        session.execute(stmt.on_conflict_do_update(
+            index_elements=[table.c[k] for k in self.key], set_=changes,
+            where=func.coalesce(table.c[self.version], -1) <= stmt.excluded[self.version]))
+
+    def insert_missing(self, session, values: dict) -> None:
+        """A partial record learnt before the full one (which, when it comes, overwrites it)."""
+        values = {"deleted": False, self.version: None, **values}
+        if self.stamp:
+            values[self.stamp] = utcnow()
+        session.execute(_insert(session, self.table).values(**values).on_conflict_do_nothing(
+            index_elements=[self.table.c[k] for k in self.key]))
+
+    def mark_deleted(self, session, key: dict, **known) -> None:
+        """A tombstone: the record is gone for good, whatever arrives later."""
+        values = {**known, **key, "deleted": True}
+        values.setdefault(self.version, 0)
+        if self.stamp:
+            values[self.stamp] = utcnow()
+        stmt = _insert(session, self.table).values(**values)
+        changes = {"deleted": True}
+        if self.stamp:
+            changes[self.stamp] = values[self.stamp]
+        session.execute(stmt.on_conflict_do_update(
+            index_elements=[self.table.c[k] for k in self.key], set_=changes))
+
+
+class ReadThrough:
+    """Reads one record from the service that owns it, for a replica miss."""
+
+    def __init__(self, owner: str, base_url: str, *, timeout: float = 2.0, connect_timeout: float = 1.0):
+        self.owner = owner
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.connect_timeout = connect_timeout
+
+    def fetch(self, path: str, token: str | None, *, what: str, field: str | None = None,
+              missing: tuple[int, ...] = (404, 410)) -> dict | None:
+        """The record; None when its owner says there is none; 503
+        owner-unavailable (raised) when the owner cannot be asked."""
+        try:
+            return fetch_record(self.base_url + path, token, timeout=self.timeout,
+                                connect_timeout=self.connect_timeout, missing=missing)
+        except PeerUnavailable as exc:
+            log.warning("replica_read_through_failed", owner=self.owner, path=path.split("?")[0],
+                        reason=exc.reason)
+            errors = {field: ["Could not be verified yet; retry shortly."]} if field else None
+            raise owner_unavailable(self.owner, what, exc.reason, errors=errors) from None
+
+    def try_fetch(self, path: str, token: str | None) -> dict | None:
+        """Best effort: the record, or None when there is none or the owner cannot be asked."""
+        try:
+            return fetch_record(self.base_url + path, token, timeout=self.timeout,
+                                connect_timeout=self.connect_timeout)
+        except PeerUnavailable as exc:
+            log.warning("replica_read_through_failed", owner=self.owner, path=path.split("?")[0],
+                        reason=exc.reason)
+            return None
