@@ -67,7 +67,8 @@ def _install_context(app: Flask) -> None:
     @app.context_processor
     def _globals():
         return {"user": current_user(), "nav": NAV, "L": labels.ALL, "label": labels.label,
-                "section": _section, "url_with": _url_with, "can": can}
+                "section": _section, "url_with": _url_with, "can": can,
+                "api_docs_url": (app.extensions["console.settings"].api_url or "") + "/api/docs"}
 
     @app.before_request
     def _keep_session():
