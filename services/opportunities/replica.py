@@ -15,7 +15,7 @@ from shared.peer import PeerUnavailable, fetch_record, owner_unavailable
 
 from services.opportunities.models import AccountReplica, ContactReplica
 
-ACCOUNT_KEYS = ("name", "tax_id", "country", "billing_address", "owner_id")
+ACCOUNT_KEYS = ("name", "tax_id", "country", "billing_address", "owner_id", "industry", "segment")
 
 
 class AccountsUnavailable(Exception):
