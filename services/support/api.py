@@ -11,7 +11,7 @@ from shared.http import NotFound, Problem, if_match
 from shared.schemas import ProblemSchema, page_of
 from shared.web import deps, created, current_db, read_session, with_version
 
-from services.support import inbound, schemas, service
+from services.support import inbound, schemas, service, sla_policy
 from services.support.deps import SupportDeps
 
 blp = Blueprint("support", __name__, url_prefix="/api/v1",
@@ -167,18 +167,21 @@ class CaseSatisfaction(MethodView):
 class SlaPolicyItem(MethodView):
     @blp.response(200, schemas.SlaPolicyOut)
     def get(self):
-        """The SLA targets per priority, in seconds."""
-        return service.sla_policy(read_session())
+        """The SLA targets per priority, in seconds (business seconds when there is a calendar), and the
+        business-hours calendar (null: 24/7)."""
+        return sla_policy.policy_out(read_session())
 
     @allow("manager")
     @blp.arguments(schemas.SlaPolicyIn)
     @blp.response(200, schemas.SlaPolicyOut)
     @blp.alt_response(403, schema=ProblemSchema)
+    @blp.alt_response(422, schema=ProblemSchema)
     def put(self, data):
-        """Set the targets of one or more priorities (admin or manager). They apply to new cases and to
-        priority changes; cases already open keep their due times."""
-        with current_db().uow() as uow:
-            return service.put_sla_policy(uow, current_principal(), data)
+        """Set the targets of one or more priorities (admin or manager), and/or the business-hours `calendar`.
+        Targets apply to new cases and to priority changes; a changed calendar also recomputes the due times
+        of open cases whose clock still runs."""
+        with current_db().transaction() as uow:
+            return sla_policy.put_policy(uow, current_principal(), data)
 
 
 BLUEPRINTS = [blp]

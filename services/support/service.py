@@ -12,7 +12,7 @@ from shared.db import utcnow
 from shared.http import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed, ensure_version, keyset_page
 from shared.observability import get_logger
 
-from services.support import rules, schemas
+from services.support import rules, schemas, sla_calendar
 from services.support.models import Case, CaseComment, Counter, SlaPolicy
 from services.support.replica import AccountsLookup
 
@@ -95,27 +95,6 @@ def sla_policy(session) -> dict[str, dict[str, int]]:
     return policy
 
 
-def put_sla_policy(uow, actor: Principal, data: dict) -> dict[str, dict[str, int]]:
-    """Change the targets of the priorities given (the others keep theirs).
-    New cases and priority changes use them; open cases keep their due times."""
-    if actor.role not in ("admin", "manager"):
-        raise Forbidden("Only an admin or a manager may change the SLA policy.")
-    session = uow.session
-    for priority, targets in data.items():
-        row = session.get(SlaPolicy, priority, with_for_update=True)
-        if row is None:
-            row = SlaPolicy(priority=priority)
-            session.add(row)
-        row.first_response_seconds = targets["first_response_seconds"]
-        row.resolution_seconds = targets["resolution_seconds"]
-        row.updated_by = actor.id
-    session.flush()
-    policy = sla_policy(session)
-    uow.publish("support.sla_policy.updated", None, {"policy": policy, "updated_by": actor.id})
-    uow.commit()
-    return policy
-
-
 # -- cases --------------------------------------------------------------------
 
 def next_number(session) -> int:
@@ -162,7 +141,7 @@ def _check_links(session, actor: Principal, accounts: AccountsLookup, account_id
 
 def _set_due_times(session, case: Case) -> None:
     case.first_response_due_at, case.resolution_due_at = rules.due_times(
-        case.created_at, sla_policy(session), case.priority)
+        case.created_at, sla_policy(session), case.priority, sla_calendar.current(session))
 
 
 def create_case(uow, actor: Principal, data: dict, directory: UserDirectory | None,
