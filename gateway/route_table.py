@@ -17,9 +17,10 @@ ROUTES: dict[str, tuple[str, ...]] = {
                       r"/api/v1/forecast", r"/api/v1/products(/.*)?", r"/api/v1/exchange-rates(/.*)?"),
     "activities": (r"/api/v1/activities(/.*)?", r"/api/v1/agenda", r"/api/v1/users/[^/]+/calendar\.ics",
                    r"/api/v1/users/[^/]+/calendar-token"),
-    "campaigns": (r"/api/v1/campaigns(/.*)?",),
+    "campaigns": (r"/api/v1/campaigns(/.*)?", r"/api/v1/unsubscribe/[^/]+"),
     "support": (r"/api/v1/cases(/.*)?", r"/api/v1/sla-policy"),
 }
 
-# Paths that carry their own credential (no bearer token): the calendar feed's ?token=.
-PUBLIC: tuple[str, ...] = (r"/api/v1/users/[^/]+/calendar\.ics",)
+# Paths that carry their own credential (no bearer token): the calendar feed's ?token=,
+# and campaign mail's signed one-click unsubscribe link (RFC 8058).
+PUBLIC: tuple[str, ...] = (r"/api/v1/users/[^/]+/calendar\.ics", r"/api/v1/unsubscribe/[^/]+")
