@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from shared.auth import Principal
+from shared.db import utcnow
 from shared.http import Forbidden, Invalid
 
 from services.support import business_hours, rules, sla_calendar
@@ -43,6 +44,7 @@ def put_policy(uow, actor: Principal, data: dict) -> dict:
         row.resolution_seconds = data[priority]["resolution_seconds"]
         row.updated_by = actor.id
     session.flush()
+    _reachable(sla_policy(session), calendar if "calendar" in data else sla_calendar.current(session))
     if "calendar" in data and sla_calendar.current(session) != calendar:
         sla_calendar.store(session, calendar, actor.id)
         session.flush()
@@ -51,6 +53,20 @@ def put_policy(uow, actor: Principal, data: dict) -> dict:
     uow.publish("support.sla_policy.updated", None, {"policy": sla_policy(session),
                                                      "calendar": answer["calendar"], "updated_by": actor.id})
     return answer
+
+
+def _reachable(policy: dict, calendar: business_hours.Calendar | None) -> None:
+    """Every target must end within the arithmetic's horizon (a calendar of a minute a
+    week cannot hold a target of a year)."""
+    if calendar is None:
+        return
+    longest = max(targets["resolution_seconds"] for targets in policy.values())
+    try:
+        business_hours.add_business_seconds(utcnow(), longest, calendar)
+    except ValueError:
+        raise Invalid("The calendar has too little business time for the longest target.",
+                      errors={"calendar.hours": ["Too few opening hours to reach the longest target "
+                                                 f"({longest} business seconds) within 40 years."]}) from None
 
 
 def recompute_open_cases(uow, calendar: business_hours.Calendar | None) -> int:

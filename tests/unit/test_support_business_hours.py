@@ -116,3 +116,10 @@ def test_a_bad_calendar_is_422_with_field_errors_and_changes_nothing(support):
     policy = client.get("/api/v1/sla-policy", headers=staff()).json
     assert policy["calendar"] is None and policy["urgent"]["first_response_seconds"] == 3600
     assert client.put("/api/v1/sla-policy", json={"calendar": "24/7"}, headers=headers("admin")).status_code == 422
+
+
+def test_a_calendar_too_thin_for_the_targets_is_422(support):
+    thin = {"timezone": "UTC", "hours": {"sun": ["00:00", "00:01"]}}
+    reply = support.client.put("/api/v1/sla-policy", json={"calendar": thin, "low": {
+        "first_response_seconds": 60, "resolution_seconds": 366 * 24 * 3600}}, headers=headers("admin"))
+    assert reply.status_code == 422 and "calendar.hours" in reply.json["errors"]
