@@ -13,6 +13,7 @@ the currency (`lifetime_value_missing_rates`); the view itself still answers.
 """
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
 
 from sqlalchemy import and_, func, or_, select
@@ -100,8 +101,6 @@ def on_exchange_rate_updated(event: dict, uow) -> None:
 
 
 def _time(value):
-    from datetime import datetime
-
     return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
 

@@ -61,6 +61,9 @@ class Figures:
         return self._converted({c: Decimal(v or 0) / 10000 for c, v in values.items()})
 
     def _converted(self, parts: dict[str, Decimal]) -> dict:
+        if all(c == self.base for c, v in parts.items() if v):
+            # Nothing to convert: the figure before §11, exact, rounded once half up (docs/currencies.md).
+            return _money(rules.cents(sum(parts.values(), Decimal(0))), self.base)
         try:
             amount = currency_rules.convert_total(parts, self.rates, self.base)
         except currency_rules.MissingRate as exc:

@@ -168,7 +168,7 @@ class SlaPolicyItem(MethodView):
     @blp.response(200, schemas.SlaPolicyOut)
     def get(self):
         """The SLA targets per priority, in seconds (business seconds when there is a calendar), and the
-        business-hours calendar (null: 24/7)."""
+        business-hours calendar (absent: 24/7)."""
         return sla_policy.policy_out(read_session())
 
     @allow("manager")

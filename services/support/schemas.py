@@ -158,4 +158,4 @@ class SlaPolicyOut(Base):
     high = fields.Nested(SlaTargetOut)
     normal = fields.Nested(SlaTargetOut)
     low = fields.Nested(SlaTargetOut)
-    calendar = fields.Nested(SlaCalendarDoc, allow_none=True, metadata={"description": "null: 24/7."})
+    calendar = fields.Nested(SlaCalendarDoc, metadata={"description": "The business-hours calendar; absent: 24/7."})

@@ -16,7 +16,9 @@ from services.support.service import case_data, sla_policy
 
 
 def policy_out(session) -> dict:
-    return {**sla_policy(session), "calendar": sla_calendar.as_dict(session)}
+    """The targets, and the calendar when there is one (24/7 shows no `calendar`, as before §11)."""
+    calendar = sla_calendar.as_dict(session)
+    return {**sla_policy(session), **({"calendar": calendar} if calendar else {})}
 
 
 def _calendar(data: dict) -> business_hours.Calendar | None:
@@ -51,7 +53,7 @@ def put_policy(uow, actor: Principal, data: dict) -> dict:
         recompute_open_cases(uow, calendar)
     answer = policy_out(session)
     uow.publish("support.sla_policy.updated", None, {"policy": sla_policy(session),
-                                                     "calendar": answer["calendar"], "updated_by": actor.id})
+                                                     "calendar": answer.get("calendar"), "updated_by": actor.id})
     return answer
 
 
