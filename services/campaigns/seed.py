@@ -92,5 +92,5 @@ def seed(ctx) -> None:
         "budget": {"amount": "3000.00", "currency": "EUR"}, "segment": {"products": ["SOP-24"]},
         "templates": EMAIL_TEMPLATES,
     }, token=token)
-    ctx.client.post(f"/api/v1/campaigns/{upsell['id']}/members/build", token=token)
+    _build_when_replicated(ctx, upsell["id"], token, 1, deadline=20.0)  # the won deals' lines arrive as events
     ctx.extra["campaigns"] = [fair, mailing, upsell]

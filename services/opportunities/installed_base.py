@@ -81,8 +81,8 @@ def reason(candidate: Candidate, industry: str | None, segment: str | None) -> s
         parts.append(f"{candidate.same_industry} in the {industry} industry")
     if candidate.same_segment:
         parts.append(f"{candidate.same_segment} in the {segment} segment")
-    noun = "account" if candidate.owners == 1 else "accounts"
-    return (f"{candidate.owners} similar {noun} own it ({' and '.join(parts)}) from won deals, "
+    noun = "account owns" if candidate.owners == 1 else "accounts own"
+    return (f"{candidate.owners} similar {noun} it ({' and '.join(parts)}) from won deals, "
             "and this account does not.")
 
 
