@@ -45,11 +45,8 @@ COMPLETE_FIELDS = [Field("outcome"), Field("notes"), Field("agreements", agreeme
 
 
 def record_call(body: dict, idempotency_key: str | None) -> dict:
-    """A call that happened: created, then completed with its minutes and
-    agreements (the API plans new activities; one-call logging comes later).
-    Everything goes in the create call, so the API checks it all before
-    anything exists."""
-    body = {**body, "type": "call", "starts_at": body.get("starts_at") or local_now().isoformat()}
-    closing = {k: body.get(k) for k in CLOSING}
-    created = user_api().post("/activities", body, idempotency_key=idempotency_key or None)
-    return user_api().call("POST", f"/activities/{created.data['id']}/complete", body=closing).data
+    """A call that happened, with its outcome, minutes and agreements, in one
+    request: created as done (CONTRACTS §11), so the API checks everything
+    before anything exists and publishes it created and completed at once."""
+    body = {**body, "type": "call", "status": "done", "starts_at": body.get("starts_at") or local_now().isoformat()}
+    return user_api().post("/activities", body, idempotency_key=idempotency_key or None).data

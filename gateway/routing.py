@@ -19,8 +19,10 @@ MAYBE_DONE = ("ReadTimeoutError", "ProtocolError", "RemoteDisconnected", "Incomp
 
 
 def route_table() -> list[tuple[re.Pattern, str]]:
-    return [(re.compile(pattern), name) for name, patterns in route_table_module.ROUTES.items()
-            for pattern in patterns]
+    """Patterns in the order they are tried: the nested exceptions first."""
+    return [(re.compile(pattern), name)
+            for table in (route_table_module.NESTED, route_table_module.ROUTES)
+            for name, patterns in table.items() for pattern in patterns]
 
 
 def public_routes() -> tuple[str, ...]:

@@ -128,6 +128,7 @@ class Settings:
     retention_interval: float = 600.0
     revocation_cache_seconds: float = 1.0
     base_currency: str = "EUR"  # what totals across currencies are given in (CONTRACTS §11)
+    unsubscribe_secret: str | None = None  # signs campaign mail's one-click unsubscribe links
     proxy_hops: int = 0  # trusted reverse proxies in front of the gateway (X-Forwarded-For)
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -171,6 +172,7 @@ def load(component: str, **overrides) -> Settings:
         proxy_hops=int(env.get("CADENA_PROXY_HOPS", "0")),
         extra=component_extras(component),
         base_currency=env.get("CADENA_BASE_CURRENCY", "EUR").strip().upper() or "EUR",
+        unsubscribe_secret=env.get("CADENA_UNSUBSCRIBE_SECRET") or None,
     )
     values.update(overrides)
     return Settings(**values)

@@ -45,6 +45,8 @@ def _context(account_id, call_form: FormState | None = None) -> dict:
         "c360": (f"/customers/{account_id}/360", {}),
         "org": (f"/accounts/{account_id}/org-chart", {}),
         "timeline": (f"/customers/{account_id}/timeline", {"limit": TIMELINE_PAGE}),
+        "installed": (f"/accounts/{account_id}/products", {}),
+        "recommended": (f"/accounts/{account_id}/recommendations", {"limit": 5}),
     })
     data = answers["c360"]
     if isinstance(data, ApiError):
@@ -55,8 +57,14 @@ def _context(account_id, call_form: FormState | None = None) -> dict:
     return dict(c=data, account=data["account"], view=_health_of(data.get("view")), people=_org_people(contacts),
                 contacts=contacts, org=org, contact_options=[(p["id"], _person(p)) for p in contacts], timeline=timeline, names=_people_names(data),
                 unavailable=set(data.get("unavailable") or []),
+                installed=_answer(answers["installed"]), recommended=_answer(answers["recommended"]),
                 call_form=call_form or FormState(values={"idempotency_key": uuid.uuid4().hex}),
                 timeline_more=_timeline_more(account_id, timeline))
+
+
+def _answer(answer) -> dict | None:
+    """A part of the page from its own call; None (shown as unavailable) when it failed."""
+    return None if isinstance(answer, ApiError) else answer
 
 
 def _timeline_more(account_id, timeline) -> str | None:

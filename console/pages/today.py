@@ -3,6 +3,7 @@ cases nearest to their SLA; a manager sees the same for the whole team."""
 from __future__ import annotations
 
 import calendar
+from decimal import Decimal
 from datetime import datetime
 
 from flask import Blueprint
@@ -39,6 +40,7 @@ def _slices(owners: set[str] | None, now: datetime) -> dict[str, tuple[str, dict
                                      "close_date_to": last.isoformat(), "limit": 200}),
         "accounts": ("/accounts", {**mine, "limit": 200}),
         "cases": ("/cases", {"status": OPEN_CASES, "limit": 200}),
+        "valuable": ("/accounts", {**mine, "sort": "-lifetime_value", "limit": 50}),
     }
 
 
@@ -87,7 +89,21 @@ def index():
         "today.html", "today/_day.html", now=now, team_view=owners is not None and len(owners) > 1,
         agenda=agenda, follow_ups=follow_ups, deals=sorted(deals, key=lambda d: d["close_date"]) if deals else deals,
         cases=cases, names=account_names(shown), owners=owner_names(shown),
-        deals_total=_total(deals or []))
+        deals_total=_total(deals or []), valuable=_most_valuable(answers["valuable"], owners, user))
+
+
+TOP_CUSTOMERS = 5
+
+
+def _most_valuable(answer, owners: set[str] | None, user) -> list[dict] | None:
+    """A manager's (or an admin's) most valuable customers: won total in the base
+    currency, highest first (accounts not valued yet are left out)."""
+    if user["role"] not in ("manager", "admin"):
+        return []
+    kept = _kept(answer, owners)
+    if kept is None:
+        return None
+    return [a for a in kept if a.get("lifetime_value") and Decimal(a["lifetime_value"]["amount"]) > 0][:TOP_CUSTOMERS]
 
 
 def _total(deals: list[dict]) -> list[dict]:

@@ -10,7 +10,7 @@ from shared.http import if_match
 from shared.schemas import ProblemSchema, page_of
 from shared.web import deps, current_settings, created, current_db, read_session, with_version
 
-from services.accounts import schemas, service, view
+from services.accounts import schemas, service, value, view
 
 blp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Accounts (companies) and contacts")
 
@@ -26,9 +26,12 @@ def _default_currency() -> str:
 @blp.route("/accounts")
 class Accounts(MethodView):
     @blp.arguments(schemas.AccountFilters, location="query")
-    @blp.response(200, page_of(schemas.AccountOut))
+    @blp.response(200, page_of(schemas.AccountListItem))
     def get(self, args):
-        """List accounts (keyset pagination; filter by field, `q` searches name, tax id and city)."""
+        """List accounts (keyset pagination; filter by field, `q` searches name, tax id and city;
+        `sort=-lifetime_value` lists the most valuable customers first)."""
+        if args.get("sort") in value.SORTS:
+            return value_page(args)
         rows, cursor = service.list_accounts(read_session(), args)
         return {"items": [service.account_dict(a) for a in rows], "next_cursor": cursor}
 
@@ -41,6 +44,12 @@ class Accounts(MethodView):
         with current_db().transaction() as uow:
             account = service.create_account(uow, current_principal(), data, _directory())
         return created(service.account_dict(account), f"/api/v1/accounts/{account.id}", account.version)
+
+
+def value_page(args: dict) -> dict:
+    rows, cursor = value.page_by_value(read_session(), service.filtered_accounts(args), args)
+    return {"items": [{**service.account_dict(a), **{"lifetime_value": value.view_fields(v)["lifetime_value"]}}
+                      for a, v in rows], "next_cursor": cursor}
 
 
 @blp.route("/accounts/<uuid:account_id>")

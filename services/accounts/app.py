@@ -7,7 +7,7 @@ from shared.db import Database
 from shared.web import Dependencies, create_base_app
 from shared.worker import Worker
 
-from services.accounts import NAME, api, handlers, jobs
+from services.accounts import NAME, api, handlers, jobs, value
 from services.accounts.models import TABLES, Base
 
 
@@ -17,6 +17,7 @@ def open_db(settings: config.Settings) -> Database:
 
 def create_app(settings: config.Settings | None = None, *, verifier: TokenVerifier | None = None):
     settings = settings or config.load(NAME)
+    value.configure(settings.base_currency)
     db = open_db(settings)
     dependencies = Dependencies(settings=settings, db=db, directory=UserDirectory(db, settings.gateway_url))
     app, rest = create_base_app(settings, db, title="Cadena accounts", verifier=verifier,
@@ -28,5 +29,6 @@ def create_app(settings: config.Settings | None = None, *, verifier: TokenVerifi
 
 def create_worker(settings: config.Settings | None = None) -> Worker:
     settings = settings or config.load(NAME)
+    value.configure(settings.base_currency)
     db = open_db(settings)
-    return Worker(settings, db, handlers.HANDLERS, jobs.jobs(db, settings))
+    return Worker(settings, db, handlers.HANDLERS, jobs.jobs(db, settings) + value.jobs(db))

@@ -95,7 +95,13 @@ class AccountView(Base):
     won_deals: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     last_won_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Won total in the base currency at the current rates (services/accounts/value.py);
+    # null while a won deal's currency has no rate (named in lifetime_value_missing).
+    lifetime_value: Mapped[Decimal | None] = mapped_column(Numeric(18, 2), default=Decimal("0"))
+    lifetime_value_missing: Mapped[str | None] = mapped_column(String(100))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (Index("ix_account_views_lifetime_value", "lifetime_value", "account_id"),)
 
 
 class ViewOpportunity(Base):
@@ -121,3 +127,17 @@ class ViewCase(Base):
     is_open: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     breached: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     satisfaction: Mapped[int | None] = mapped_column(Integer)
+
+
+class ExchangeRateCopy(Base):
+    """Our copy of opportunities' exchange rates (opportunities.exchange_rate.updated),
+    for lifetime value: units of ``base`` per one unit of ``currency``."""
+
+    __tablename__ = "exchange_rates"
+
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    base: Mapped[str] = mapped_column(String(3), nullable=False)
+    rate: Mapped[Decimal] = mapped_column(Numeric(24, 12), nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    as_of: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)

@@ -19,6 +19,7 @@ from shared.db import utcnow
 from shared.inbox import PermanentError
 
 from services.accounts.models import Account, AccountView, Contact, ViewOpportunity
+from services.accounts import value
 from services.accounts.service import move_lifecycle
 
 OPEN_STAGES = frozenset({"prospecting", "qualification", "proposal", "negotiation"})
@@ -78,6 +79,7 @@ def _recompute(uow, account_id: str, currency: str, won_at: datetime | None = No
     view.open_pipeline, view.won_total, view.won_deals = open_pipeline, won_total, won_deals
     if won_at is not None and (view.last_won_at is None or won_at > view.last_won_at):
         view.last_won_at = won_at
+    value.refresh(uow, view)
     view.updated_at = utcnow()
 
 
@@ -155,4 +157,5 @@ HANDLERS = {
     "opportunities.opportunity.won": on_opportunity_won,
     "opportunities.opportunity.lost": on_opportunity_lost,
     "opportunities.opportunity.deleted": on_opportunity_deleted,
+    "opportunities.exchange_rate.updated": value.on_exchange_rate_updated,
 }

@@ -59,6 +59,18 @@ class AccountFilters(ListArgs):
     lifecycle_stage = fields.String(validate=validate.OneOf(LIFECYCLE),
                                     metadata={"description": "accounts with a contact at this stage"})
     q = fields.String(validate=validate.Length(min=1, max=100))
+    sort = fields.String(validate=validate.OneOf(("created_at", "-lifetime_value", "lifetime_value")), metadata={
+        "description": "`-lifetime_value`: the most valuable customers first (each item then carries "
+                       "`lifetime_value`); default: oldest first."})
+
+
+class AccountListItem(Resource, AccountIn):
+    owner_id = fields.String()
+    parent_account_id = fields.String(allow_none=True)
+    website = fields.String(allow_none=True)
+    name = fields.String()
+    lifetime_value = fields.Nested(Money, allow_none=True, metadata={
+        "description": "Only when sorted by lifetime value: the won total in the base currency."})
 
 
 class ContactIn(StrictBase):
@@ -128,3 +140,8 @@ class AccountViewOut(Base):
     health_score = fields.Integer()
     churn_risk = fields.String(validate=validate.OneOf(RISKS))
     health_reasons = fields.List(fields.String())
+    lifetime_value = fields.Nested(Money, allow_none=True, metadata={
+        "description": "Won total in the base currency at the current rates; null while a won deal's currency "
+                       "has no exchange rate (see lifetime_value_missing_rates)."})
+    lifetime_value_missing_rates = fields.List(fields.String(), metadata={
+        "description": "Currencies of won deals without an exchange rate (then lifetime_value is null)."})

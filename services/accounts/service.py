@@ -152,6 +152,12 @@ def _phone_digits(column):
 
 
 def list_accounts(session, args: dict) -> tuple[list[Account], str | None]:
+    stmt = filtered_accounts(args)
+    return keyset_page(session, stmt, Account.created_at, Account.id, limit=args["limit"], cursor=args.get("cursor"))
+
+
+def filtered_accounts(args: dict):
+    """The accounts the list's filters keep (a select, not yet ordered)."""
     stmt = select(Account).where(Account.deleted_at.is_(None))
     for field in ("owner_id", "industry", "segment", "country", "region", "city", "parent_account_id"):
         if args.get(field):
@@ -165,7 +171,7 @@ def list_accounts(session, args: dict) -> tuple[list[Account], str | None]:
     if args.get("lifecycle_stage"):  # accounts with a contact at that stage
         stmt = stmt.where(select(Contact.id).where(Contact.account_id == Account.id, Contact.deleted_at.is_(None),
                                                    Contact.lifecycle_stage == args["lifecycle_stage"]).exists())
-    return keyset_page(session, stmt, Account.created_at, Account.id, limit=args["limit"], cursor=args.get("cursor"))
+    return stmt
 
 
 # -- contacts ---------------------------------------------------------------

@@ -8,6 +8,7 @@ from decimal import Decimal
 from shared.db import utcnow
 
 from services.accounts.models import AccountView
+from services.accounts import value
 from services.accounts.service import get_account
 
 
@@ -52,4 +53,5 @@ def account_view(session, account_id: str, default_currency: str = "EUR") -> dic
         "health_score": score,
         "churn_risk": risk,
         "health_reasons": reasons,
+        **value.view_fields(session.get(AccountView, account.id)),
     }

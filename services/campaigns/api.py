@@ -165,4 +165,6 @@ class CampaignRoi(MethodView):
         return service.campaign_roi(read_session(), campaign_id, _currency())
 
 
-BLUEPRINTS = [blp]
+from services.campaigns import unsubscribe  # noqa: E402  (the public one-click unsubscribe)
+
+BLUEPRINTS = [blp, *unsubscribe.BLUEPRINTS]

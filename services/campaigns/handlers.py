@@ -16,7 +16,7 @@ from shared.handover import handover_handler
 from shared.inbox import PermanentError
 from shared.replica import Replica
 
-from services.campaigns import schemas, service
+from services.campaigns import owned_products, schemas, service
 from services.campaigns.models import AccountReplica, ContactReplica, OpportunityReplica
 
 
@@ -134,6 +134,7 @@ def on_opportunity_won(event: dict, uow) -> None:
     row.status = "won"
     row.stage = "closed_won"
     row.won_at = _parse_time(data.get("won_at")) or _time(event)
+    owned_products.record_won_lines(uow, row.account_id, event["data"], row.won_at)
 
 
 def on_opportunity_lost(event: dict, uow) -> None:

@@ -28,7 +28,7 @@ from shared.db import Database, utcnow
 from shared.observability import get_logger
 from shared.worker import Job
 
-from services.campaigns import rules
+from services.campaigns import rules, unsubscribe
 from services.campaigns.mailer import NotSent, SmtpTransport, Uncertain, build_message, domain_of, message_id
 from services.campaigns.models import AccountReplica, Campaign, ContactReplica, Member, OptOut
 
@@ -44,6 +44,9 @@ class MailSettings:
     max_attempts: int = 5
     batch: int = 200
     interval: float = 1.0
+    public_url: str = ""              # where the unsubscribe links point (the gateway's public URL)
+    unsubscribe_secret: bytes = b""   # signs them (services/campaigns/unsubscribe.py)
+    lang: str = "en"                  # the HTML part's language (CADENA_CAMPAIGNS_MAIL_LANG)
 
     @classmethod
     def from_settings(cls, settings) -> "MailSettings":
@@ -60,7 +63,8 @@ class MailSettings:
                    claim_timeout=get("claim_timeout", float, cls.claim_timeout),
                    smtp_timeout=get("smtp_timeout", float, cls.smtp_timeout),
                    max_attempts=get("max_attempts", int, cls.max_attempts), batch=get("batch", int, cls.batch),
-                   interval=get("interval", float, cls.interval))
+                   interval=get("interval", float, cls.interval), public_url=settings.public_url,
+                   unsubscribe_secret=unsubscribe.secret_of(settings), lang=get("mail_lang", str, cls.lang))
 
 
 @dataclass
@@ -200,9 +204,12 @@ class Sender:
                              " ".join(p for p in (contact.first_name, contact.last_name) if p) or None, message)
 
     def _message(self, claim: Claim):
+        link = (unsubscribe.unsubscribe_url(self.mail.public_url, self.mail.unsubscribe_secret, claim.campaign_id,
+                                            claim.contact_id) if self.mail.public_url else None)
         return build_message(sender=self.mail.mail_from, to_name=claim.to_name, to_email=claim.recipient,
                              subject=claim.message.subject, body=claim.message.body,
-                             campaign_id=claim.campaign_id, contact_id=claim.contact_id)
+                             campaign_id=claim.campaign_id, contact_id=claim.contact_id, unsubscribe_url=link,
+                             lang=self.mail.lang)
 
     def _ours(self, claim: Claim):
         return update(Member).where(Member.campaign_id == claim.campaign_id, Member.contact_id == claim.contact_id,

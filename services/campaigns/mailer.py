@@ -4,6 +4,7 @@ retried: a member gets a message at most once)."""
 from __future__ import annotations
 
 import email.policy
+import html
 import email.utils
 import smtplib
 import ssl
@@ -139,8 +140,31 @@ def message_id(campaign_id: str, contact_id: str, domain: str) -> str:
     return f"<campaign-{campaign_id}.{contact_id}@{domain}>"
 
 
+def html_of(text: str, *, subject: str, unsubscribe_url: str | None, lang: str = "en") -> str:
+    """A plain, accessible HTML alternative of the text: the language and a
+    title, one paragraph per block of text, real links, no images, no
+    layout tables, and the way out stated in words."""
+    paragraphs = "\n".join(f"<p>{'<br>'.join(html.escape(line) for line in block.splitlines())}</p>"
+                           for block in text.strip().split("\n\n") if block.strip())
+    footer = (f'<p><small>{html.escape(UNSUBSCRIBE_TEXT[lang if lang in UNSUBSCRIBE_TEXT else "en"])} '
+              f'<a href="{html.escape(unsubscribe_url)}">{html.escape(unsubscribe_url)}</a></small></p>'
+              if unsubscribe_url else "")
+    return (f'<!DOCTYPE html>\n<html lang="{html.escape(lang)}">\n<head>\n<meta charset="utf-8">\n'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            f"<title>{html.escape(subject)}</title>\n</head>\n"
+            f'<body style="font-family: sans-serif; font-size: 16px; line-height: 1.5; color: #1a1a1a; '
+            f'max-width: 40em;">\n{paragraphs}\n{footer}\n</body>\n</html>\n')
+
+
+UNSUBSCRIBE_TEXT = {"en": "To stop receiving these messages, unsubscribe here:",
+                    "es": "Para dejar de recibir estos mensajes, date de baja aquí:"}
+
+
 def build_message(*, sender: str, to_name: str | None, to_email: str, subject: str, body: str,
-                  campaign_id: str, contact_id: str) -> EmailMessage:
+                  campaign_id: str, contact_id: str, unsubscribe_url: str | None = None,
+                  lang: str = "en") -> EmailMessage:
+    """Text and HTML alternatives (multipart/alternative) and, with an
+    ``unsubscribe_url``, RFC 8058 one-click unsubscribe headers."""
     msg = EmailMessage(policy=email.policy.SMTP)
     msg["From"] = sender
     username, _, domain = to_email.rpartition("@")
@@ -151,5 +175,12 @@ def build_message(*, sender: str, to_name: str | None, to_email: str, subject: s
     msg["X-Cadena-Campaign-Id"] = campaign_id
     msg["X-Cadena-Contact-Id"] = contact_id
     msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(body, cte="quoted-printable")
+    text = body
+    if unsubscribe_url:
+        msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        text = f"{body.rstrip()}\n\n-- \n{UNSUBSCRIBE_TEXT.get(lang, UNSUBSCRIBE_TEXT['en'])}\n{unsubscribe_url}\n"
+    msg.set_content(text, cte="quoted-printable")
+    msg.add_alternative(html_of(body, subject=subject, unsubscribe_url=unsubscribe_url, lang=lang),
+                        subtype="html", cte="quoted-printable")
     return msg

@@ -9,7 +9,7 @@ from shared.auth import Principal, UserDirectory, authorize_write
 from shared.db import utcnow
 from shared.http import Conflict, NotFound, ensure_version, keyset_page
 
-from services.campaigns import rules
+from services.campaigns import owned_products, rules
 from services.campaigns.models import AccountReplica, ContactReplica, Member, OptOut
 from services.campaigns.service import get_campaign
 
@@ -37,6 +37,11 @@ def targets(session, segment: dict):
         stmt = stmt.where(AccountReplica.segment.in_(segment["account_segment"]))
     if segment.get("lifecycle_stage"):
         stmt = stmt.where(ContactReplica.lifecycle_stage.in_(segment["lifecycle_stage"]))
+    owned: dict[str, tuple[str, ...]] = {}
+    if segment.get("products"):
+        owners = owned_products.owners_of(segment["products"])
+        stmt = stmt.where(ContactReplica.account_id.in_(owners))
+        owned = owned_products.owned_by(session, session.scalars(owners))
     for contact, account in session.execute(stmt.order_by(ContactReplica.id)).yield_per(1000):
         live = account is not None and not account.deleted
         yield rules.Target(
@@ -45,7 +50,8 @@ def targets(session, segment: dict):
             industry=account.industry if live else None, country=account.country if live else None,
             region=account.region if live else None, account_segment=account.segment if live else None,
             revenue_amount=account.annual_revenue_amount if live else None,
-            revenue_currency=account.annual_revenue_currency if live else None, has_account=live)
+            revenue_currency=account.annual_revenue_currency if live else None, has_account=live,
+            products=owned.get(contact.account_id, ()) if live else ())
 
 
 def matching(session, segment: dict) -> dict[str, str | None]:

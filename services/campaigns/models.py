@@ -153,3 +153,16 @@ class OptOut(Base):
     contact_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     campaign_id: Mapped[str | None] = mapped_column(String(36))
     opted_out_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class AccountProduct(Base):
+    """A product an account owns, from the line items of its won deals
+    (opportunities.opportunity.won): what segments' ``products[]`` match."""
+
+    __tablename__ = "account_products"
+
+    account_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    product_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    first_won_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_account_products_code", "product_code"),)

@@ -17,9 +17,10 @@ ACCOUNT_SEGMENTS = ("transactional", "solutions", "relational", "collaborative")
 PROSPECT_STAGES = frozenset({"prospect", "potential_customer"})
 CUSTOMER_STAGES = frozenset({"active_customer", "inactive_customer"})
 
-SEGMENT_LISTS = ("industry", "country", "region", "account_segment", "lifecycle_stage", "interests")
+SEGMENT_LISTS = ("industry", "country", "region", "account_segment", "lifecycle_stage", "interests", "products")
 # Criteria that look at the contact's account: a contact without one never matches them.
-ACCOUNT_CRITERIA = ("industry", "country", "region", "account_segment", "annual_revenue_min", "annual_revenue_max")
+ACCOUNT_CRITERIA = ("industry", "country", "region", "account_segment", "annual_revenue_min", "annual_revenue_max",
+                    "products")
 
 
 # -- segments -----------------------------------------------------------------
@@ -39,6 +40,7 @@ class Target:
     revenue_amount: Decimal | None = None
     revenue_currency: str | None = None
     has_account: bool = False
+    products: tuple[str, ...] = ()  # product codes the account owns (won deals)
 
 
 def fold(text: str | None) -> str:
@@ -71,9 +73,10 @@ def matches(segment: Mapping, target: Target) -> bool:
         wanted = segment.get(key) or ()
         if wanted and not _in(value, wanted):
             return False
-    interests = segment.get("interests") or ()
-    if interests and not ({fold(i) for i in interests} & {fold(i) for i in target.interests}):
-        return False
+    for key, owned in (("interests", target.interests), ("products", target.products)):
+        wanted = segment.get(key) or ()
+        if wanted and not ({fold(i) for i in wanted} & {fold(i) for i in owned}):
+            return False
     low, high = _bound(segment.get("annual_revenue_min")), _bound(segment.get("annual_revenue_max"))
     for bound, ok in ((low, lambda amount, b: amount >= b), (high, lambda amount, b: amount <= b)):
         if bound is None:

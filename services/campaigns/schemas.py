@@ -50,6 +50,8 @@ class CampaignSegment(StrictBase):
     annual_revenue_min = RevenueBound()
     annual_revenue_max = RevenueBound()
     interests = _list(_text(50))
+    products = fields.List(_text(64), validate=validate.Length(max=100), metadata={
+        "description": "Accounts that own one of these product codes (from won deals)."})
 
 
 class SegmentCountIn(StrictBase):
@@ -69,6 +71,7 @@ class CampaignSegmentOut(Base):
     annual_revenue_min = fields.Nested(Money, allow_none=True)
     annual_revenue_max = fields.Nested(Money, allow_none=True)
     interests = fields.List(fields.String())
+    products = fields.List(fields.String())
 
 
 class CampaignTemplate(StrictBase):

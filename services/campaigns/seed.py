@@ -86,4 +86,11 @@ def seed(ctx) -> None:
     for member in chosen[1:]:
         ctx.client.patch(f"/api/v1/campaigns/{mailing['id']}/members/{member['contact_id']}",
                          {"status": "responded"}, token=token)
-    ctx.extra["campaigns"] = [fair, mailing]
+    upsell = ctx.client.post("/api/v1/campaigns", {
+        "name": "Renovación del soporte 24x7", "channel": "email", "owner_id": owner["id"],
+        "description": "Para las cuentas que ya tienen el soporte 24x7: la renovación con formación incluida.",
+        "budget": {"amount": "3000.00", "currency": "EUR"}, "segment": {"products": ["SOP-24"]},
+        "templates": EMAIL_TEMPLATES,
+    }, token=token)
+    _build_when_replicated(ctx, upsell["id"], token, 1, deadline=20.0)  # the won deals' lines arrive as events
+    ctx.extra["campaigns"] = [fair, mailing, upsell]

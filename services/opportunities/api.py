@@ -23,8 +23,9 @@ def _deps() -> service.Deps:
     return dependencies.use_cases
 
 
-def _currency(args: dict) -> str:
-    return args.get("currency") or current_settings().base_currency
+def _currencies(args: dict) -> dict:
+    """One currency unconverted (`?currency=`), else every deal in the base currency."""
+    return {"currency": args.get("currency"), "base": current_settings().base_currency}
 
 
 @blp.route("/opportunities")
@@ -121,22 +122,26 @@ class Stages(MethodView):
 class PipelineView(MethodView):
     @blp.arguments(schemas.ScopeArgs, location="query")
     @blp.response(200, schemas.Pipeline)
+    @blp.alt_response(409, schema=ProblemSchema)
     def get(self, args):
-        """Open deals by stage with count, amount and weighted amount (amount × probability / 100), in one currency."""
+        """Open deals by stage with count, amount and weighted amount (amount × probability / 100): in the base
+        currency, converted at the current rates (a missing rate → 409 naming the currency), or, with
+        `currency`, only the deals in that currency, unconverted."""
         return forecasting.pipeline(read_session(), owner_id=args.get("owner_id"), team=args.get("team"),
-                                currency=_currency(args))
+                                    **_currencies(args))
 
 
 @blp.route("/forecast")
 class ForecastView(MethodView):
     @blp.arguments(schemas.ForecastArgs, location="query")
     @blp.response(200, schemas.Forecast)
+    @blp.alt_response(409, schema=ProblemSchema)
     @blp.alt_response(422, schema=ProblemSchema)
     def get(self, args):
         """Quota against closed_won, commit, best_case and pipeline for deals closing in the period."""
         period = args.get("period") or rules.quarter_of(utcnow().date())
         return forecasting.forecast(read_session(), period=period, owner_id=args.get("owner_id"),
-                                team=args.get("team"), currency=_currency(args))
+                                    team=args.get("team"), **_currencies(args))
 
 
 @blp.route("/quotas")
@@ -173,4 +178,6 @@ class QuotaItem(MethodView):
         return with_version(quotas.quota_dict(quota), quota.version)
 
 
-BLUEPRINTS = [blp]
+from services.opportunities import catalogue_api  # noqa: E402  (products, rates, installed base)
+
+BLUEPRINTS = [blp, *catalogue_api.BLUEPRINTS]

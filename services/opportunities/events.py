@@ -2,7 +2,7 @@
 billing contract, docs/billing-won-deal.md)."""
 from __future__ import annotations
 
-from marshmallow import fields
+from marshmallow import fields, validate
 
 from shared.contracts import HandoverCompleted, Payload, Record, contracts, ident, money, text, time
 
@@ -32,6 +32,8 @@ class WonAccount(Payload):
 class LineItem(Payload):
     product_code = text()
     description = text()
+    name = text()
+    family = text()
     quantity = fields.Raw(allow_none=True)
     unit_price = money()
     total = money()
@@ -56,6 +58,27 @@ class Lost(Payload):
     reason = text()
 
 
+class Product(Record):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    family = text()
+    unit_price = money()
+    active = fields.Boolean()
+
+
+class ProductDeleted(Payload):
+    id = ident()
+    code = fields.String(required=True)
+
+
+class ExchangeRateUpdated(Payload):
+    currency = fields.String(required=True)
+    base_currency = fields.String(required=True)
+    rate = fields.String(required=True, validate=validate.Regexp(r"^\d+(\.\d+)?$"))
+    as_of = time(required=True)
+    version = fields.Integer(required=True)
+
+
 class Deleted(Payload):
     id = ident()
     opportunity_id = ident()
@@ -71,6 +94,11 @@ CONTRACTS = [
                "opportunities.opportunity.won"),
     *contracts("A deal was lost, with the reason.", Lost, "opportunities.opportunity.lost"),
     *contracts("A deal was deleted (soft).", Deleted, "opportunities.opportunity.deleted"),
+    *contracts("A catalogue product was added or changed: the full product.", Product,
+               "opportunities.product.created", "opportunities.product.updated"),
+    *contracts("A product left the catalogue (soft delete).", ProductDeleted, "opportunities.product.deleted"),
+    *contracts("A currency's rate into the base currency was set: units of base per 1 unit.",
+               ExchangeRateUpdated, "opportunities.exchange_rate.updated"),
     *contracts("Opportunities finished its part of a handover.", HandoverCompleted,
                "opportunities.handover.completed"),
 ]

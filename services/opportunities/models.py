@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, MetaData, Numeric, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, MetaData, Numeric, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.db import NAMING_CONVENTION, Versioned, UTCDateTime, common_tables, new_id, utcnow
@@ -65,6 +65,10 @@ class LineItem(Base):
     position: Mapped[int] = mapped_column(Integer, nullable=False)
     product_code: Mapped[str | None] = mapped_column(String(64))
     description: Mapped[str | None] = mapped_column(String(500))
+    # The catalogue's name and family when product_code is in it (a snapshot
+    # taken when the line is set: renaming a product never rewrites a deal).
+    product_name: Mapped[str | None] = mapped_column(String(200))
+    product_family: Mapped[str | None] = mapped_column(String(100))
     quantity: Mapped[Decimal] = mapped_column(Numeric(14, 2), nullable=False)
     unit_price: Mapped[Decimal] = mapped_column(Numeric(18, 2), nullable=False)
     currency: Mapped[str] = mapped_column(String(3), nullable=False)
@@ -119,6 +123,8 @@ class AccountReplica(Base):
     country: Mapped[str | None] = mapped_column(String(2))
     billing_address: Mapped[dict | None] = mapped_column(JSON)
     owner_id: Mapped[str | None] = mapped_column(String(36))
+    industry: Mapped[str | None] = mapped_column(String(100))  # for recommendations (peers)
+    segment: Mapped[str | None] = mapped_column(String(20))
     source_version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     deleted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
@@ -134,3 +140,42 @@ class ContactReplica(Base):
     source_version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     deleted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+
+class Product(Versioned, Base):
+    """The catalogue: a line item whose product_code is here is named from it."""
+
+    __tablename__ = "products"
+    __mapper_args__ = {"version_id_col": Versioned.version}
+
+    code: Mapped[str] = mapped_column(String(64), nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    family: Mapped[str | None] = mapped_column(String(100))
+    unit_price: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+
+    __table_args__ = (
+        Index("ix_products_created", "created_at", "id"),
+        # One live product per code; a deleted one frees it.
+        Index("uq_products_code_live", "code", unique=True,
+              postgresql_where=text("deleted_at IS NULL"), sqlite_where=text("deleted_at IS NULL")),
+    )
+
+
+class ExchangeRate(Base):
+    """Units of the base currency per one unit of ``currency`` (CONTRACTS §11).
+    A rate set under another base currency is not used (``base``)."""
+
+    __tablename__ = "exchange_rates"
+
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    base: Mapped[str] = mapped_column(String(3), nullable=False)
+    rate: Mapped[Decimal] = mapped_column(Numeric(24, 12), nullable=False)
+    as_of: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(36))
+
+    __mapper_args__ = {"version_id_col": version}

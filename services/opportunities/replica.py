@@ -12,7 +12,7 @@ from shared.replica import ReadThrough, Replica
 
 from services.opportunities.models import AccountReplica, ContactReplica
 
-ACCOUNT_KEYS = ("name", "tax_id", "country", "billing_address", "owner_id")
+ACCOUNT_KEYS = ("name", "tax_id", "country", "billing_address", "owner_id", "industry", "segment")
 
 ACCOUNTS = Replica(AccountReplica.__table__, version="source_version")
 CONTACTS = Replica(ContactReplica.__table__, version="source_version")

@@ -57,7 +57,8 @@ class LineItemIn(StrictBase):
     product_code = fields.String(allow_none=True, validate=validate.Length(min=1, max=64))
     description = fields.String(allow_none=True, validate=validate.Length(max=500))
     quantity = Quantity(required=True, metadata={"type": "number", "example": 3})
-    unit_price = fields.Nested(Money, required=True)
+    unit_price = fields.Nested(Money, metadata={
+        "description": "Required unless product_code is in the catalogue with a price (then that price)."})
 
     @validates_schema
     def _named(self, data, **_):
@@ -69,6 +70,9 @@ class LineItemIn(StrictBase):
 class LineItemOut(Base):
     product_code = fields.String(allow_none=True)
     description = fields.String(allow_none=True)
+    name = fields.String(allow_none=True, metadata={
+        "description": "The catalogue's name when product_code is in it, else the description."})
+    family = fields.String(allow_none=True, metadata={"description": "The catalogue product's family, if any."})
     quantity = Quantity(metadata={"type": "number"})
     unit_price = fields.Nested(Money)
     total = fields.Nested(Money, metadata={"description": "quantity × unit_price, rounded half up to the cent"})
@@ -150,7 +154,8 @@ class ScopeArgs(StrictBase):
     owner_id = fields.String(validate=validate.Length(min=1, max=36))
     team = fields.String(validate=validate.Length(min=1, max=100))
     currency = fields.String(validate=validate.OneOf(sorted(CURRENCIES), error="An ISO 4217 code, e.g. EUR."),
-                             metadata={"description": "One currency per answer; defaults to EUR."})
+                             metadata={"description": "Only the deals in this currency, unconverted. Without it "
+                                                      "every deal counts, converted to the base currency."})
 
 
 class PipelineStage(Base):
@@ -166,8 +171,14 @@ class PipelineTotals(Base):
     weighted_amount = fields.Nested(Money)
 
 
+def _rates() -> fields.Dict:
+    return fields.Dict(keys=fields.String(), values=fields.String(), metadata={
+        "description": "The rates used to convert to the base currency (currency → base units per 1)."})
+
+
 class Pipeline(Base):
     currency = fields.String()
+    rates = _rates()
     stages = fields.List(fields.Nested(PipelineStage))
     totals = fields.Nested(PipelineTotals)
 
@@ -188,6 +199,7 @@ class Forecast(Base):
     pipeline = fields.Nested(Money)
     weighted_pipeline = fields.Nested(Money)
     attainment = fields.Float(allow_none=True, metadata={"description": "closed_won / quota; null without a quota"})
+    rates = _rates()
 
 
 class QuotaIn(StrictBase):

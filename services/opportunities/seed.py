@@ -22,6 +22,11 @@ PRODUCTS = [
     ("MIG-DAT", "Migración de datos", "2850.50", (1,)),
     ("HW-TPV", "Terminal punto de venta", "899.90", (2, 4, 6, 10)),
 ]
+FAMILIES = {"ERP-LIC": "Software", "CRM-LIC": "Software", "SGA-MOD": "Software", "BI-PACK": "Analítica",
+            "FACT-E": "Conectores", "ERP-IMPL": "Servicios", "FORM": "Servicios", "SOP-24": "Servicios",
+            "MIG-DAT": "Servicios", "HW-TPV": "Hardware"}
+# Units of EUR (the demo's base currency) per unit: what converts the pipeline, the forecast and lifetime value.
+RATES = {"USD": "0.925", "MXN": "0.0512", "GBP": "1.1650", "COP": "0.000231"}
 # how many deals of each kind, out of 20 (every stage appears)
 MIX = (["prospecting"] * 5 + ["qualification"] * 4 + ["proposal"] * 3 + ["negotiation"] * 3
        + ["won"] * 3 + ["lost"] * 2)
@@ -40,7 +45,19 @@ def _day_between(rng, start: date, end: date) -> date:
     return start + timedelta(days=rng.randint(0, max(0, (end - start).days)))
 
 
+def seed_catalogue(ctx) -> None:
+    """The product catalogue (so deal lines are named from it) and exchange rates into EUR."""
+    existing = {p["code"] for p in ctx.client.get("/api/v1/products?limit=200")["items"]}
+    for code, text, price, _ in PRODUCTS:
+        if code not in existing:
+            ctx.client.post("/api/v1/products", {"code": code, "name": text.split(" (")[0], "family": FAMILIES[code],
+                                                 "unit_price": {"amount": price, "currency": "EUR"}})
+    for currency, rate in RATES.items():
+        ctx.client.put(f"/api/v1/exchange-rates/{currency}", {"rate": rate})
+
+
 def seed(ctx) -> None:
+    seed_catalogue(ctx)
     rng = ctx.rng
     today = datetime.now(timezone.utc).date()
     quarter, month = rules.quarter_of(today), rules.month_of(today)

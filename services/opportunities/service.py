@@ -11,7 +11,7 @@ from shared.auth import Principal, UserDirectory, authorize_write
 from shared.db import utcnow
 from shared.http import Conflict, Invalid, NotFound, PreconditionFailed, ensure_version, keyset_page
 
-from services.opportunities import replica, rules, schemas, totals
+from services.opportunities import products, replica, rules, schemas, totals
 from services.opportunities.models import LineItem, Opportunity
 from services.opportunities.forecasting import scoped
 from services.opportunities.replica import AccountsClient
@@ -42,7 +42,8 @@ def _money(amount, currency) -> dict:
 
 def line_dict(line: LineItem) -> dict:
     return {"product_code": line.product_code, "description": line.description, "quantity": line.quantity,
-            "unit_price": _money(line.unit_price, line.currency), "total": _money(line.total, line.currency)}
+            "unit_price": _money(line.unit_price, line.currency), "total": _money(line.total, line.currency),
+            "name": line.product_name or line.description, "family": line.product_family}
 
 
 def opportunity_dict(opp: Opportunity) -> dict:
@@ -152,7 +153,7 @@ def _lines_and_amount(amount: dict | None, lines: list[dict]) -> dict:
 def _set_lines(opp: Opportunity, lines: list[dict]) -> None:
     opp.line_items = [
         LineItem(position=i, product_code=li.get("product_code"), description=li.get("description"),
-                 quantity=li["quantity"], unit_price=li["unit_price"]["amount"], currency=li["unit_price"]["currency"],
+                 product_name=li.get("product_name"), product_family=li.get("product_family"), quantity=li["quantity"], unit_price=li["unit_price"]["amount"], currency=li["unit_price"]["currency"],
                  total=rules.line_total(li["quantity"], li["unit_price"]["amount"]))
         for i, li in enumerate(lines)
     ]
@@ -185,7 +186,7 @@ def create_opportunity(uow, actor: Principal, data: dict, deps: Deps) -> Opportu
                       errors={"stage": ["Must be an open stage: " + ", ".join(rules.OPEN_STAGES) + "."]})
     probability, category = rules.stage_defaults(stage, data.get("probability"), data.get("forecast_category"))
     _check_forecast_category(category)
-    lines = data.get("line_items") or []
+    lines = products.catalogue_lines(session, data.get("line_items"))
     amount = _lines_and_amount(data.get("amount"), lines)
     account = replica.find_account(session, data["account_id"], actor.token, deps.accounts)
     _check_contact(session, actor, data.get("primary_contact_id"), account.id, deps)
@@ -211,6 +212,8 @@ def update_opportunity(uow, actor: Principal, opportunity_id, changes: dict, exp
     ensure_version(opp.version, expected)
     authorize_write(actor, "opportunity", opp.owner_id, deps.directory, session)
     _refuse_frozen(opp, changes)
+    if changes.get("line_items"):
+        changes["line_items"] = products.catalogue_lines(session, changes["line_items"])
     before, counted, from_stage = opportunity_data(opp), totals.contribution(opp), opp.stage
     account_id = _checked_links(session, actor, opp, changes, deps)
     if opp.is_open:

@@ -40,6 +40,7 @@ class SatisfactionRated(Payload):
 
 class SlaPolicyUpdated(Payload):
     policy = fields.Dict(required=True)
+    calendar = fields.Dict(allow_none=True)
     updated_by = ident(required=False)
 
 

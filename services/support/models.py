@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, MetaData, String, Text, text
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, MetaData, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import NAMING_CONVENTION, Versioned, UTCDateTime, common_tables, utcnow
@@ -115,6 +115,20 @@ class SlaPolicy(Base):
     priority: Mapped[str] = mapped_column(String(10), primary_key=True)
     first_response_seconds: Mapped[int] = mapped_column(Integer, nullable=False)
     resolution_seconds: Mapped[int] = mapped_column(Integer, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(36))
+
+
+class SlaCalendar(Base):
+    """Business hours the SLA clocks count (one row, "default"; none = 24/7)."""
+
+    __tablename__ = "sla_calendars"
+
+    name: Mapped[str] = mapped_column(String(20), primary_key=True)
+    timezone: Mapped[str] = mapped_column(String(64), nullable=False)
+    hours: Mapped[dict] = mapped_column(JSON, nullable=False)
+    holidays_country: Mapped[str | None] = mapped_column(String(2))
+    holidays_subdivision: Mapped[str | None] = mapped_column(String(10))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
     updated_by: Mapped[str | None] = mapped_column(String(36))
 

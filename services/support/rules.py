@@ -6,9 +6,11 @@ import email
 import email.policy
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from email.headerregistry import Address
 from html.parser import HTMLParser
+
+from services.support import business_hours
 
 CHANNELS = ("phone", "email", "web", "chat")
 PRIORITIES = ("urgent", "high", "normal", "low")
@@ -55,11 +57,13 @@ def check_transition(current: str, target: str) -> bool:
     return True
 
 
-def due_times(start: datetime, policy: dict[str, dict[str, int]], priority: str) -> tuple[datetime, datetime]:
-    """(first_response_due_at, resolution_due_at) for a case opened at ``start``."""
+def due_times(start: datetime, policy: dict[str, dict[str, int]], priority: str,
+              calendar: business_hours.Calendar | None = None) -> tuple[datetime, datetime]:
+    """(first_response_due_at, resolution_due_at) for a case opened at ``start``: the
+    targets in calendar time, or in business time when there is a calendar."""
     targets = policy.get(priority) or DEFAULT_POLICY[priority]
-    return (start + timedelta(seconds=targets["first_response_seconds"]),
-            start + timedelta(seconds=targets["resolution_seconds"]))
+    return (business_hours.add_business_seconds(start, targets["first_response_seconds"], calendar),
+            business_hours.add_business_seconds(start, targets["resolution_seconds"], calendar))
 
 
 _REFERENCE = re.compile(r"\[#\s*(\d{1,15})\s*\]")

@@ -119,16 +119,33 @@ class SlaTarget(StrictBase):
             raise ValidationError("The first response cannot be due after the resolution.", "first_response_seconds")
 
 
+class SlaCalendarDoc(Base):
+    timezone = fields.String(metadata={"example": "Europe/Madrid", "description": "An IANA time zone."})
+    hours = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), metadata={
+        "example": {"mon": ["09:00", "18:00"], "fri": ["09:00", "15:00"]},
+        "description": "Opening and closing time per day (mon … sun); a day left out is closed."})
+    holidays_country = fields.String(allow_none=True, metadata={
+        "example": "ES", "description": "Public holidays of this country (ISO 3166-1) are closed."})
+    holidays_subdivision = fields.String(allow_none=True, metadata={"example": "MD"})
+
+
 class SlaPolicyIn(StrictBase):
     urgent = fields.Nested(SlaTarget)
     high = fields.Nested(SlaTarget)
     normal = fields.Nested(SlaTarget)
     low = fields.Nested(SlaTarget)
+    calendar = fields.Raw(allow_none=True, metadata={
+        "type": "object", "properties": {"timezone": {"type": "string"}, "hours": {"type": "object"},
+                                                   "holidays_country": {"type": ["string", "null"]},
+                                                   "holidays_subdivision": {"type": ["string", "null"]}},
+        "description": "Business hours the SLA clocks count (due times then skip nights, closed days and "
+                       "public holidays); null: 24/7. Changing it recomputes open cases' due times."})
 
     @validates_schema
     def _some(self, data, **_):
         if not data:
-            raise ValidationError("Give the targets of at least one priority (urgent, high, normal, low).")
+            raise ValidationError("Give the targets of at least one priority (urgent, high, normal, low), "
+                                  "or a calendar.")
 
 
 class SlaTargetOut(Base):
@@ -141,3 +158,4 @@ class SlaPolicyOut(Base):
     high = fields.Nested(SlaTargetOut)
     normal = fields.Nested(SlaTargetOut)
     low = fields.Nested(SlaTargetOut)
+    calendar = fields.Nested(SlaCalendarDoc, metadata={"description": "The business-hours calendar; absent: 24/7."})

@@ -96,6 +96,13 @@ def seed(ctx) -> None:
             desk.move(case, agent, "closed")
     _by_email(desk)
     ctx.extra["cases"] = desk.cases
+    desk.client.put("/api/v1/sla-policy", {"calendar": CALENDAR})  # last: the breached demo cases stay breached
+
+
+# Business hours of the support desk: SLA clocks stop at night, at weekends and on Spanish public holidays.
+CALENDAR = {"timezone": "Europe/Madrid", "holidays_country": "ES",
+            "hours": {"mon": ["08:00", "19:00"], "tue": ["08:00", "19:00"], "wed": ["08:00", "19:00"],
+                      "thu": ["08:00", "19:00"], "fri": ["08:00", "15:00"]}}
 
 
 def _breached(desk: _Desk, agents: list[dict], accounts: list[dict]) -> None:

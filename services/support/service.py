@@ -12,7 +12,7 @@ from shared.db import utcnow
 from shared.http import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed, ensure_version, keyset_page
 from shared.observability import get_logger
 
-from services.support import rules, schemas
+from services.support import rules, schemas, sla_calendar
 from services.support.models import Case, CaseComment, Counter, SlaPolicy
 from services.support.replica import AccountsLookup
 
@@ -95,26 +95,6 @@ def sla_policy(session) -> dict[str, dict[str, int]]:
     return policy
 
 
-def put_sla_policy(uow, actor: Principal, data: dict) -> dict[str, dict[str, int]]:
-    """Change the targets of the priorities given (the others keep theirs).
-    New cases and priority changes use them; open cases keep their due times."""
-    if actor.role not in ("admin", "manager"):
-        raise Forbidden("Only an admin or a manager may change the SLA policy.")
-    session = uow.session
-    for priority, targets in data.items():
-        row = session.get(SlaPolicy, priority, with_for_update=True)
-        if row is None:
-            row = SlaPolicy(priority=priority)
-            session.add(row)
-        row.first_response_seconds = targets["first_response_seconds"]
-        row.resolution_seconds = targets["resolution_seconds"]
-        row.updated_by = actor.id
-    session.flush()
-    policy = sla_policy(session)
-    uow.publish("support.sla_policy.updated", None, {"policy": policy, "updated_by": actor.id})
-    return policy
-
-
 # -- cases --------------------------------------------------------------------
 
 def next_number(session) -> int:
@@ -161,7 +141,7 @@ def _check_links(session, actor: Principal, accounts: AccountsLookup, account_id
 
 def _set_due_times(session, case: Case) -> None:
     case.first_response_due_at, case.resolution_due_at = rules.due_times(
-        case.created_at, sla_policy(session), case.priority)
+        case.created_at, sla_policy(session), case.priority, sla_calendar.current(session))
 
 
 def create_case(uow, actor: Principal, data: dict, directory: UserDirectory | None,
@@ -192,6 +172,7 @@ def _open_case(uow, case: Case) -> Case:
     session.add(case)
     session.flush()
     uow.publish("support.case.opened", case.id, case_data(case))
+    uow.commit()
     return case
 
 
@@ -271,9 +252,11 @@ def update_case(uow, actor: Principal, case_id, changes: dict, expected: set[str
             _record_late_stops(uow, case, now, ("resolution",) if case.first_responded_at else
                                ("first_response", "resolution"))
     if not session.is_modified(case):
+        uow.commit()  # nothing to write; ending cleanly keeps the loaded case readable (a rollback expires it)
         return case
     _flush(session)
     uow.publish(_event_for(case, status_before), case.id, case_data(case))
+    uow.commit()
     return case
 
 
@@ -285,6 +268,7 @@ def delete_case(uow, actor: Principal, case_id, expected: set[str] | None, direc
     case.deleted_at = utcnow()
     _flush(session)
     uow.publish("support.case.deleted", case.id, case_data(case))
+    uow.commit()
 
 
 # -- comments -------------------------------------------------------------------
@@ -323,6 +307,7 @@ def add_comment(uow, actor: Principal, case_id, data: dict) -> tuple[Case, CaseC
     comment = _add_comment(uow, case, CaseComment(body=data["body"], public=data.get("public", True),
                                                   author_type="staff", author_id=actor.id,
                                                   author_email=actor.email))
+    uow.commit()
     return case, comment
 
 
@@ -348,6 +333,7 @@ def rate_case(uow, actor: Principal, case_id, data: dict) -> Case:
         "case_id": case.id, "account_id": case.account_id, "score": case.satisfaction_score,
         "comment": case.satisfaction_comment, "contact_id": case.contact_id, "number": case.number,
         "rated_at": case.rated_at.isoformat()})
+    uow.commit()
     return case
 
 

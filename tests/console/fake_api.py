@@ -128,6 +128,14 @@ def part_two_routes():
             "services": {"accounts": {"status": "done", "moved": {"accounts": 3}},
                          "support": {"status": "pending", "moved": {}}},
             "created_at": "2026-11-27T09:00:00+00:00", "completed_at": None}),
+        ("GET", f"/api/v1/accounts/{ACCOUNT_ID}/products"): lambda q, b: (200, {"account_id": ACCOUNT_ID, "items": [
+            {"product_code": "SOP-24", "name": "Soporte 24x7", "family": "Servicios", "quantity": 2, "deals": 2,
+             "first_won_at": "2026-01-20T10:00:00+00:00", "last_won_at": "2026-11-20T10:00:00+00:00"}]}),
+        ("GET", f"/api/v1/accounts/{ACCOUNT_ID}/recommendations"): lambda q, b: (200, {
+            "account_id": ACCOUNT_ID, "industry": "Alimentación y bebidas", "segment": "relational", "items": [
+                {"product_code": "BI-PACK", "name": "Paquete de cuadros de mando", "family": "Analítica",
+                 "unit_price": money("3900.00"), "owners": 3, "same_industry": 2, "same_segment": 1,
+                 "reason": "3 similar accounts own it"}]}),
         ("GET", "/api/v1/api-clients"): lambda q, b: (200, page([
             {"id": "ac-1", "name": "ERP sync", "role": "rep", "client_id": "ac-1", "active": True,
              "created_at": "2026-11-01T09:00:00+00:00", "revoked_at": None}])),

@@ -50,9 +50,8 @@ def test_an_edit_form_starts_from_the_record(signed_in):
     assert 'value="9200000.00"' in html
 
 
-def test_logging_a_call_creates_and_completes_it(signed_in, fake):
-    fake.on("POST", "/api/v1/activities", 201, {"id": "a-1", "status": "planned"})
-    fake.on("POST", "/api/v1/activities/a-1/complete", 200, {"id": "a-1", "status": "done"})
+def test_logging_a_call_records_it_done_in_one_request(signed_in, fake):
+    fake.on("POST", "/api/v1/activities", 201, {"id": "a-1", "status": "done"})
     reply = signed_in.post(f"/accounts/{ACCOUNT_ID}/calls", data={
         "subject": "Precio del lote", "contact_id": CONTACT_ID, "notes": "Quieren descuento",
         "agreements": "Enviar oferta\nLlamar el lunes", "outcome": ""})
@@ -60,7 +59,8 @@ def test_logging_a_call_creates_and_completes_it(signed_in, fake):
     created = fake.called("POST", "/api/v1/activities")[0]["body"]
     assert created["type"] == "call" and created["account_id"] == ACCOUNT_ID and created["contact_id"] == CONTACT_ID
     assert created["agreements"] == ["Enviar oferta", "Llamar el lunes"]
-    assert fake.called("POST", "/api/v1/activities/a-1/complete")[0]["body"]["notes"] == "Quieren descuento"
+    assert created["status"] == "done" and created["notes"] == "Quieren descuento"
+    assert not fake.called("POST", "/api/v1/activities/.*/complete")
 
 
 def test_a_call_the_api_refuses_is_not_completed(signed_in, fake):

@@ -101,7 +101,7 @@ def test_a_campaign_from_segment_to_mail_to_roi_through_the_gateway(system):
     assert str(mails[people["María"]]["Subject"]) == "Hola María: Cata Digital"
     assert str(mails[people["José"]]["Subject"]) == "Hola José: Cata Digital"
     assert str(mails[people["Carmen"]]["Subject"]) == "Gracias Carmen"
-    assert "Bodegas Valdeolmos" in mails[people["Carmen"]].get_content()
+    assert "Bodegas Valdeolmos" in mails[people["Carmen"]].get_body(("plain",)).get_content()
     until(lambda: system.get(f"/api/v1/campaigns/{cid}", token=mk).json()["progress"]["pending"] == 0, 15)
     progress = system.get(f"/api/v1/campaigns/{cid}", token=mk).json()["progress"]
     assert progress == {"total": 4, "sent": 3, "pending": 0, "failed": 0, "unknown": 0, "skipped": 1}

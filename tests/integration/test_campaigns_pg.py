@@ -186,7 +186,7 @@ def test_launch_sends_one_message_per_member_through_real_smtp(system, sink, amq
     assert len(ours) == 4 and set(by_contact) == prospects | {customer}
     assert str(by_contact[customer]["Subject"]) == "Gracias, Jorge"
     assert all(str(by_contact[p]["Subject"]).startswith("Hola ") for p in prospects)
-    assert "Bodegas Valdeolmos" in by_contact[customer].get_content()
+    assert "Bodegas Valdeolmos" in by_contact[customer].get_body(("plain",)).get_content()
     assert {str(m["Message-ID"]) for m in ours} == {f"<campaign-{cid}.{c}@cadena.local>" for c in by_contact}
     assert progress(campaigns, cid) == {"total": 5, "sent": 4, "pending": 0, "failed": 0, "unknown": 0, "skipped": 1}
     members = member_statuses(campaigns, cid)

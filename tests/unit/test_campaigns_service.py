@@ -382,7 +382,7 @@ def test_sender_sends_once_per_member_with_the_lifecycle_template(campaigns, mk)
     by_contact = {m["X-Cadena-Contact-Id"]: m for m in transport.sent}
     assert set(by_contact) == {prospect, customer}
     assert str(by_contact[prospect]["Subject"]) == "Hola Ana"
-    assert "Bodegas Valdeolmos" in by_contact[prospect].get_content()
+    assert "Bodegas Valdeolmos" in by_contact[prospect].get_body(("plain",)).get_content()
     assert str(by_contact[customer]["Subject"]) == "Gracias Luis"
     state = {m["contact_id"]: m for m in members(campaigns, body["id"], mk)}
     assert state[prospect]["status"] == "sent" and state[prospect]["delivery"] == "sent"

@@ -154,7 +154,9 @@ def test_pipeline_sums_open_deals_per_stage_exact_to_the_cent(opps):
     assert opps.client.delete(f"/api/v1/opportunities/{gone['id']}", headers=ADMIN).status_code == 204
     deal(opps, "999.99", "prospecting", currency="USD")
 
-    body = opps.client.get("/api/v1/pipeline", headers=ADMIN).get_json()
+    missing = opps.client.get("/api/v1/pipeline", headers=ADMIN)  # §11: every deal, in the base currency
+    assert missing.status_code == 409 and missing.get_json()["currency"] == "USD"
+    body = opps.client.get("/api/v1/pipeline?currency=EUR", headers=ADMIN).get_json()
     assert body["currency"] == "EUR"
     assert [s["stage"] for s in body["stages"]] == ["prospecting", "qualification", "proposal", "negotiation"]
     qual = stage_row(body, "qualification")

@@ -33,3 +33,12 @@ def test_the_table_routes_nothing_twice():
         for pattern in patterns:
             sample = pattern.replace("(/.*)?", "/x").replace("[^/]+", "u").replace("\\.", ".")
             assert sum(1 for p, _ in table if p.fullmatch(sample)) == 1, pattern
+
+
+def test_nested_paths_go_to_the_service_that_serves_them_before_the_resource_owner():
+    table = routing.route_table()
+    account = str(uuid.uuid4())
+    assert routing.owner_of(f"/api/v1/accounts/{account}/products", table) == "opportunities"
+    assert routing.owner_of(f"/api/v1/accounts/{account}/recommendations", table) == "opportunities"
+    assert routing.owner_of(f"/api/v1/accounts/{account}/contacts", table) == "accounts"
+    assert routing.owner_of(f"/api/v1/accounts/{account}", table) == "accounts"
