@@ -4,6 +4,7 @@ leaver is deactivated when it starts."""
 from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from console.api import ApiError
 from console.auth import login_required, user_api

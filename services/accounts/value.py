@@ -106,11 +106,10 @@ def _time(value):
 
 def value_never_computed(db, *, batch: int = 500) -> int:
     """Views that have never been valued (made before lifetime value existed)."""
-    with db.uow() as uow:
+    with db.transaction() as uow:
         ids = list(uow.session.scalars(select(AccountView.account_id).where(
             AccountView.lifetime_value.is_(None), AccountView.lifetime_value_missing.is_(None)).limit(batch)))
         refresh_accounts(uow, ids)
-        uow.commit()
     return len(ids)
 
 

@@ -86,6 +86,11 @@ def seed(ctx) -> None:
     for member in chosen[1:]:
         ctx.client.patch(f"/api/v1/campaigns/{mailing['id']}/members/{member['contact_id']}",
                          {"status": "responded"}, token=token)
+    ctx.extra["campaigns"] = [fair, mailing, _upsell(ctx, owner, token)]
+
+
+def _upsell(ctx, owner: dict, token: str) -> dict:
+    """A campaign for the accounts that own a product (segment by products)."""
     upsell = ctx.client.post("/api/v1/campaigns", {
         "name": "Renovación del soporte 24x7", "channel": "email", "owner_id": owner["id"],
         "description": "Para las cuentas que ya tienen el soporte 24x7: la renovación con formación incluida.",
@@ -93,4 +98,4 @@ def seed(ctx) -> None:
         "templates": EMAIL_TEMPLATES,
     }, token=token)
     _build_when_replicated(ctx, upsell["id"], token, 1, deadline=20.0)  # the won deals' lines arrive as events
-    ctx.extra["campaigns"] = [fair, mailing, upsell]
+    return upsell

@@ -50,7 +50,7 @@ class Cases(MethodView):
     def post(self, data):
         """Open a case (support and managers; it is theirs unless `assignee_id` says otherwise). SLA due times
         come from the policy of its priority; `support.case.opened` is published."""
-        with current_db().uow() as uow:
+        with current_db().transaction() as uow:
             case = service.create_case(uow, current_principal(), data, _directory(), _accounts())
         return created(case, f"/api/v1/cases/{case.id}", case.version)
 
@@ -74,7 +74,7 @@ class InboundEmail(MethodView):
         raw = request.get_data(cache=False)
         if not raw.strip():
             raise Problem("The body is empty; send the raw RFC 5322 message.", status=400)
-        with current_db().uow() as uow:
+        with current_db().transaction() as uow:
             case, comment, fresh = inbound.receive_email(uow, current_principal(), raw, _accounts())
         location = f"/api/v1/cases/{case.id}" if comment is None else f"/api/v1/cases/{case.id}/comments"
         return _Received(case, comment), 201 if fresh else 200, {"Location": location, "ETag": f'"{case.version}"'}
@@ -109,7 +109,7 @@ class CaseItem(MethodView):
         """Change a case; a status move outside the workflow → 409 and nothing changes. `If-Match` guards
         against lost updates. Resolving publishes `support.case.resolved`, closing `support.case.closed`,
         anything else `support.case.updated`."""
-        with current_db().uow() as uow:
+        with current_db().transaction() as uow:
             case = service.update_case(uow, current_principal(), case_id, changes, if_match(), _directory(),
                                        _accounts())
         return with_version(case, case.version)
@@ -118,7 +118,7 @@ class CaseItem(MethodView):
     @blp.response(204)
     def delete(self, case_id):
         """Delete a case (soft: it leaves lists, and `support.case.deleted` is published)."""
-        with current_db().uow() as uow:
+        with current_db().transaction() as uow:
             service.delete_case(uow, current_principal(), case_id, if_match(), _directory())
 
 
@@ -137,7 +137,7 @@ class CaseComments(MethodView):
     def post(self, data, case_id):
         """Comment on a case. The first public comment by staff is the first response: it sets
         `first_responded_at` and stops that SLA clock (and a `new` case becomes `open`)."""
-        with current_db().uow() as uow:
+        with current_db().transaction() as uow:
             case, comment = service.add_comment(uow, current_principal(), case_id, data)
         return created(comment, f"/api/v1/cases/{case.id}/comments", comment.version)
 
@@ -158,7 +158,7 @@ class CaseSatisfaction(MethodView):
     @blp.alt_response(409, schema=ProblemSchema, description="Not resolved yet, or rated already.")
     def post(self, data, case_id):
         """Rate a resolved (or closed) case, once: publishes `support.case.satisfaction_rated`."""
-        with current_db().uow() as uow:
+        with current_db().transaction() as uow:
             case = service.rate_case(uow, current_principal(), case_id, data)
         return created(case.satisfaction, f"/api/v1/cases/{case.id}/satisfaction")
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from shared.auth import Principal, UserDirectory, authorize_write
 from shared.db import utcnow
-from shared.http import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed, ensure_version, keyset_page
+from shared.http import Conflict, Invalid, NotFound, PreconditionFailed, ensure_version, keyset_page
 from shared.observability import get_logger
 
 from services.support import rules, schemas, sla_calendar
@@ -172,7 +172,6 @@ def _open_case(uow, case: Case) -> Case:
     session.add(case)
     session.flush()
     uow.publish("support.case.opened", case.id, case_data(case))
-    uow.commit()
     return case
 
 
@@ -252,11 +251,9 @@ def update_case(uow, actor: Principal, case_id, changes: dict, expected: set[str
             _record_late_stops(uow, case, now, ("resolution",) if case.first_responded_at else
                                ("first_response", "resolution"))
     if not session.is_modified(case):
-        uow.commit()  # nothing to write; ending cleanly keeps the loaded case readable (a rollback expires it)
         return case
     _flush(session)
     uow.publish(_event_for(case, status_before), case.id, case_data(case))
-    uow.commit()
     return case
 
 
@@ -268,7 +265,6 @@ def delete_case(uow, actor: Principal, case_id, expected: set[str] | None, direc
     case.deleted_at = utcnow()
     _flush(session)
     uow.publish("support.case.deleted", case.id, case_data(case))
-    uow.commit()
 
 
 # -- comments -------------------------------------------------------------------
@@ -307,7 +303,6 @@ def add_comment(uow, actor: Principal, case_id, data: dict) -> tuple[Case, CaseC
     comment = _add_comment(uow, case, CaseComment(body=data["body"], public=data.get("public", True),
                                                   author_type="staff", author_id=actor.id,
                                                   author_email=actor.email))
-    uow.commit()
     return case, comment
 
 
@@ -333,7 +328,6 @@ def rate_case(uow, actor: Principal, case_id, data: dict) -> Case:
         "case_id": case.id, "account_id": case.account_id, "score": case.satisfaction_score,
         "comment": case.satisfaction_comment, "contact_id": case.contact_id, "number": case.number,
         "rated_at": case.rated_at.isoformat()})
-    uow.commit()
     return case
 
 
