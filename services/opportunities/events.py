@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from shared.contracts import HandoverCompleted, Payload, Record, contracts, ident, money, text, time
+from shared.contracts import (EventData, HandoverCompleted, Payload, Record, contracts,
+                              field_changes, ident, money, text, time)
 
 
 class Opportunity(Record):
@@ -15,6 +16,7 @@ class Opportunity(Record):
     amount = money()
     probability = fields.Integer(allow_none=True)
     campaign_id = ident(required=False)
+    changes = field_changes()
 
 
 class StageChanged(Opportunity):
@@ -37,7 +39,7 @@ class LineItem(Payload):
     total = money()
 
 
-class Won(Payload):
+class Won(EventData):
     opportunity_id = ident()
     account = fields.Nested(WonAccount, required=True)
     primary_contact = fields.Dict(allow_none=True)
@@ -47,16 +49,18 @@ class Won(Payload):
     won_at = time(required=True)
     line_items = fields.List(fields.Nested(LineItem), required=True)
     currency = fields.String(required=True)
+    changes = field_changes()
 
 
-class Lost(Payload):
+class Lost(EventData):
     opportunity_id = ident()
     account_id = ident(required=False)
     amount = money()
     reason = text()
+    changes = field_changes()
 
 
-class Deleted(Payload):
+class Deleted(EventData):
     id = ident()
     opportunity_id = ident()
     account_id = ident(required=False)
