@@ -35,7 +35,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-from shared import events
+from shared import events, tracing
 from shared.observability import current_actor_id, current_request_id
 
 # Names constraints the same way on every backend so alembic can diff them.
@@ -282,24 +282,16 @@ class UnitOfWork:
             data = {**data, "actor_id": actor_id}
         check_changes(routing_key, data)
         catalogue().check(routing_key, data)
-        envelope = events.new_event(
-            source=self.db.component,
-            type=routing_key,
-            subject=subject,
-            data=data,
-            correlation_id=current_request_id(),
-            event_id=event_id,
-        )
-        self.session.execute(
-            insert(self.db.tables.outbox).values(
-                event_id=envelope["id"],
-                routing_key=routing_key,
-                aggregate_id=subject,
-                body=events.encode(envelope),
-                created_at=utcnow(),
-            )
-        )
-        return envelope["id"]
+        event_id = event_id or new_id()
+        with tracing.span(f"{routing_key} create", kind="producer",
+                          attributes=tracing.messaging(routing_key, event_id, "create")):
+            envelope = events.new_event(source=self.db.component, type=routing_key, subject=subject, data=data,
+                                        correlation_id=current_request_id(), event_id=event_id,
+                                        traceparent=tracing.current_traceparent())
+            self.session.execute(insert(self.db.tables.outbox).values(
+                event_id=event_id, routing_key=routing_key, aggregate_id=subject, body=events.encode(envelope),
+                created_at=utcnow()))
+        return event_id
 
     def commit(self) -> None:
         # On Postgres a trigger on the outbox NOTIFYs the relay at commit
