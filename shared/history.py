@@ -26,6 +26,7 @@ from shared.observability import current_actor_id
 
 # Bookkeeping every change moves: not a change of the record's own fields.
 IGNORED = frozenset({"id", "version", "created_at", "updated_at", "changes", "actor_id"})
+EMPTY = (None, "", [], {})  # what a new record's history does not list
 
 
 def history_table(metadata: MetaData) -> Table:
@@ -83,9 +84,9 @@ def _keep(uow, routing_key: str, record_id: str | None, event_id: str, changes: 
 
 
 def created(uow, routing_key: str, record_id: str, data: dict) -> str:
-    """Publish a new record; its history starts with every field from null."""
+    """Publish a new record; its history starts with every field it was given, from null."""
     event_id = uow.publish(routing_key, record_id, data)
-    _keep(uow, routing_key, record_id, event_id, diff(None, data))
+    _keep(uow, routing_key, record_id, event_id, diff(None, {k: v for k, v in data.items() if v not in EMPTY}))
     return event_id
 
 

@@ -100,6 +100,7 @@ def test_account_history_is_newest_first_with_who_and_what(accounts):
     assert items[1]["changes"] == {"annual_revenue": {"from": None, "to": {"amount": "1200.50", "currency": "EUR"}}}
     assert items[2]["changes"] == {"city": {"from": "Haro", "to": "Logroño"}, "tags": {"from": [], "to": ["wine"]}}
     assert items[3]["changes"]["name"] == {"from": None, "to": "Bodegas Haro"}
+    assert "tags" not in items[3]["changes"]  # created empty: nothing to say
     assert set(items[0]["changes"]) == {"deleted_at"}
     assert all(datetime.fromisoformat(i["time"]).tzinfo is not None for i in items)
 
