@@ -10,6 +10,7 @@ from console.activity_forms import CALL_FIELDS, record_call
 from console.api import ApiError
 from console.auth import login_required, user_api
 from console.forms import FormState, failed, payload
+from console.pages import history
 from console.pages.accounts import bp
 from console.views import directory, is_htmx
 
@@ -45,6 +46,7 @@ def _context(account_id, call_form: FormState | None = None) -> dict:
         "c360": (f"/customers/{account_id}/360", {}),
         "org": (f"/accounts/{account_id}/org-chart", {}),
         "timeline": (f"/customers/{account_id}/timeline", {"limit": TIMELINE_PAGE}),
+        "history": history.latest("accounts", account_id),
     })
     data = answers["c360"]
     if isinstance(data, ApiError):
@@ -56,7 +58,7 @@ def _context(account_id, call_form: FormState | None = None) -> dict:
                 contacts=contacts, org=org, contact_options=[(p["id"], _person(p)) for p in contacts], timeline=timeline, names=_people_names(data),
                 unavailable=set(data.get("unavailable") or []),
                 call_form=call_form or FormState(values={"idempotency_key": uuid.uuid4().hex}),
-                timeline_more=_timeline_more(account_id, timeline))
+                timeline_more=_timeline_more(account_id, timeline), **history.section("accounts", account_id, answers["history"]))
 
 
 def _timeline_more(account_id, timeline) -> str | None:
