@@ -37,7 +37,7 @@ EXCLUDED = "healthz,readyz,metrics"  # probes and scrapes make no spans
 _propagator = TraceContextTextMapPropagator()
 _provider = None  # an SDK TracerProvider while spans are recorded
 _tracer: Any = None
-_ids = random.SystemRandom()
+_ids = random.Random()  # trace ids need to be unique, not secret (the SDK's own generator does the same)
 
 
 def recording() -> bool:
