@@ -52,6 +52,10 @@ DELIVERIES = {
     "pending": _l("Waiting to send"), "sending": _l("Sending"), "sent": _l("Sent"), "failed": _l("Failed"),
     "unknown": _l("Perhaps sent"), "skipped": _l("Not sent"),
 }
+FORECAST_CATEGORIES = {
+    "pipeline": _l("Pipeline"), "best_case": _l("Best case"), "commit": _l("Commit"), "omitted": _l("Omitted"),
+    "closed": _l("Closed"),
+}
 SERVICES = {
     "accounts": _l("Accounts"), "opportunities": _l("Deals"), "activities": _l("Activities"),
     "campaigns": _l("Campaigns"), "support": _l("Support"),
@@ -77,6 +81,7 @@ EVENTS = {
     "opportunities.opportunity.created": _l("Deal created"), "opportunities.opportunity.updated": _l("Deal updated"),
     "opportunities.opportunity.stage_changed": _l("Deal changed stage"),
     "opportunities.opportunity.won": _l("Deal won"), "opportunities.opportunity.lost": _l("Deal lost"),
+    "opportunities.opportunity.deleted": _l("Deal deleted"), "support.case.deleted": _l("Case deleted"),
     "activities.activity.created": _l("Activity planned"), "activities.activity.updated": _l("Activity updated"),
     "activities.activity.completed": _l("Activity done"), "activities.activity.cancelled": _l("Activity cancelled"),
     "activities.activity.reminder_due": _l("Reminder due"),

@@ -2,6 +2,7 @@
 and what did not arrive in time named instead of failing the whole answer."""
 from __future__ import annotations
 
+import contextvars
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import datetime, timezone
@@ -44,7 +45,9 @@ class Customer360:
         started = time.monotonic()
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         plan = {s: parts for s, parts in slices(account_id, now).items() if s in self.clients}
-        futures = {(service, part): self.pool.submit(self._call, service, path, headers, self.deadline)
+        # Each call runs in the request's context (its trace), copied per thread.
+        futures = {(service, part): self.pool.submit(contextvars.copy_context().run, self._call, service, path,
+                                                     headers, self.deadline)
                    for service, parts in plan.items() for part, path in parts.items()}
         wait(futures.values(), timeout=max(0.0, self.deadline - (time.monotonic() - started)))
         got: dict[str, dict] = {}

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import urllib3
 
-from shared import config
+from shared import config, tracing
 
 
 @dataclass
@@ -38,6 +38,7 @@ class ServiceClient:
     def request(self, method: str, path: str, *, headers: dict | None = None, body: bytes | None = None,
                 timeout: float | None = None) -> Reply:
         t = timeout or self.timeout
+        headers = tracing.inject(dict(headers or {}))  # the request's trace goes on to the service
         try:
             resp = self.pool.request(method, self.base_url + path, headers=headers, body=body,
                                      timeout=urllib3.Timeout(connect=min(1.0, t), read=t),

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from shared.contracts import Payload, contracts, ident, text
+from shared.contracts import EventData, contracts, field_changes, ident, text
 
 
-class User(Payload):
+class User(EventData):
     id = ident()
     email = fields.String(required=True)
     name = fields.String(required=True)
@@ -16,9 +16,10 @@ class User(Payload):
     active = fields.Boolean(required=True)
     token_generation = fields.Integer(load_default=0, metadata={
         "description": "tokens issued under an older generation are refused"})
+    changes = field_changes()
 
 
-class HandoverRequested(Payload):
+class HandoverRequested(EventData):
     handover_id = ident()
     from_user_id = ident()
     to_user_id = ident()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from shared import config
+from shared import history
 from shared.auth import Principal
 from shared.db import utcnow
 from shared.http import Forbidden, Invalid, NotFound
@@ -37,11 +38,12 @@ def request_handover(uow, actor: Principal, user_id, to_user_id) -> Handover:
     handover = Handover(from_user_id=user.id, to_user_id=successor.id, requested_by=actor.id,
                         services={s: {"status": "pending", "moved": {}} for s in SERVICES})
     session.add(handover)
+    before = user_event_data(user)
     if user.active:
         user.active = False  # a rep who leaves can no longer log in, and their tokens stop working
         revoke_tokens(session, user, "handed-over")
     session.flush()
-    uow.publish("identity.user.updated", user.id, user_event_data(user))
+    history.updated(uow, "identity.user.updated", user.id, user_event_data(user), before=before)
     uow.publish("identity.user.handover_requested", handover.id,
                 {"handover_id": handover.id, "from_user_id": user.id, "to_user_id": successor.id})
     return handover

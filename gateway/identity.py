@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
+from shared import history
 from shared.auth import Principal
 from shared.db import KeepAndRaise
 from shared.http import Conflict, Forbidden, Invalid, NotFound, Unauthorized, ensure_version, keyset_page
@@ -240,6 +241,7 @@ def update_user(uow, actor: Principal, user_id, changes: dict, expected) -> User
     if "password" in changes:
         user.password_hash = _hasher.hash(changes.pop("password"))
     security_change = any(f in changes and changes[f] != getattr(user, f) for f in SECURITY_FIELDS)
+    before = user_event_data(user)
     for field, value in changes.items():
         setattr(user, field, value)
     if not session.is_modified(user):
@@ -247,7 +249,7 @@ def update_user(uow, actor: Principal, user_id, changes: dict, expected) -> User
     if security_change:
         revoke_tokens(session, user, "deactivated" if not user.active else "access-changed")
     session.flush()
-    uow.publish("identity.user.updated", user.id, user_event_data(user))
+    history.updated(uow, "identity.user.updated", user.id, user_event_data(user), before=before)
     return user
 
 

@@ -43,6 +43,9 @@ def _envelope(contract: Contract, data_ref: str) -> dict:
             "datacontenttype": {"const": "application/json"},
             "correlationid": {"type": "string", "description": "the X-Request-ID of the request that caused it"},
             "dataversion": {"type": "string", "const": "1"},
+            "traceparent": {"type": "string", "pattern": "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$",
+                            "description": "the CloudEvents distributed-tracing extension: the W3C trace context "
+                                           "of the change that caused the event (absent when none was traced)"},
             "data": {"$ref": data_ref},
         },
     }

@@ -130,6 +130,7 @@ class Settings:
     base_currency: str = "EUR"  # what totals across currencies are given in (CONTRACTS §11)
     unsubscribe_secret: str | None = None  # signs campaign mail's one-click unsubscribe links
     proxy_hops: int = 0  # trusted reverse proxies in front of the gateway (X-Forwarded-For)
+    otlp_endpoint: str | None = None  # OTEL_EXPORTER_OTLP_ENDPOINT: spans are recorded and exported there
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -170,6 +171,7 @@ def load(component: str, **overrides) -> Settings:
         retention_interval=float(env.get("CADENA_RETENTION_INTERVAL", "600")),
         revocation_cache_seconds=float(env.get("CADENA_REVOCATION_CACHE_SECONDS", "1")),
         proxy_hops=int(env.get("CADENA_PROXY_HOPS", "0")),
+        otlp_endpoint=env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip() or None,
         extra=component_extras(component),
         base_currency=env.get("CADENA_BASE_CURRENCY", "EUR").strip().upper() or "EUR",
         unsubscribe_secret=env.get("CADENA_UNSUBSCRIBE_SECRET") or None,

@@ -59,7 +59,26 @@ def money(required: bool = False) -> fields.Nested:
     return fields.Nested(MoneyPayload, required=required, allow_none=not required)
 
 
-class Record(Payload):
+class FieldChange(Payload):
+    from_ = fields.Raw(required=True, allow_none=True, data_key="from")
+    to = fields.Raw(required=True, allow_none=True)
+
+
+def field_changes() -> fields.Dict:
+    """What a change did to the record: ``{field: {from, to}}``, only the fields
+    that really changed (shared/history.py). Every ``.updated`` event carries it."""
+    return fields.Dict(keys=fields.String(), values=fields.Nested(FieldChange), allow_none=True, metadata={
+        "description": "the fields that changed, {field: {from, to}}, values as the API shows the record"})
+
+
+class EventData(Payload):
+    """What the data of every event may carry beside its own fields."""
+
+    actor_id = ident(required=False, metadata={
+        "description": "the user or API client whose request caused the event; absent for jobs and handlers"})
+
+
+class Record(EventData):
     """A full resource as the API shows it: at least its id and version."""
 
     id = ident()
@@ -68,10 +87,18 @@ class Record(Payload):
     updated_at = time()
 
 
-class HandoverCompleted(Payload):
+class HandoverCompleted(EventData):
     handover_id = ident()
     service = fields.String(required=True)
     moved = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+
+
+def check_changes(routing_key: str, data: dict) -> None:
+    """Cadena's own ``.updated`` events say what changed (CONTRACTS §10). Held
+    when an event is written, not when it is read: an event from before the
+    rule is still a good one."""
+    if routing_key.endswith(".updated") and routing_key.split(".", 1)[0] in OWNERS and "changes" not in data:
+        raise ContractViolation(f"{routing_key} must carry `changes` (publish it with shared.history.updated)")
 
 
 # -- the catalogue ------------------------------------------------------------------------

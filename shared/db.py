@@ -35,8 +35,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-from shared import events
-from shared.observability import current_request_id
+from shared import events, tracing
+from shared.observability import current_actor_id, current_request_id
 
 # Names constraints the same way on every backend so alembic can diff them.
 NAMING_CONVENTION = {
@@ -99,15 +99,22 @@ class CommonTables:
     inbox: Table
     users: Table
     idempotency: Table
+    history: Table | None = None  # field_history, in services that keep one (shared/history.py)
 
 
-def common_tables(metadata: MetaData) -> CommonTables:
+def common_tables(metadata: MetaData, *, field_history: bool = False) -> CommonTables:
     """The tables every service keeps beside its own: the outbox it publishes
     from, the inbox that makes its consumers idempotent, its replica of the
     gateway's users (for team-based permissions, handovers and revocation)
-    and the answers its Idempotency-Keys hold."""
+    and the answers its Idempotency-Keys hold; with ``field_history``, the
+    history of its records' changes."""
+    history = None
+    if field_history:
+        from shared.history import history_table
+
+        history = history_table(metadata)
     return CommonTables(outbox=_outbox(metadata), inbox=_inbox(metadata), users=_user_replica(metadata),
-                        idempotency=_idempotency_keys(metadata))
+                        idempotency=_idempotency_keys(metadata), history=history)
 
 
 def _outbox(metadata: MetaData) -> Table:
@@ -280,28 +287,25 @@ class UnitOfWork:
 
     def publish(self, routing_key: str, subject: str | None, data: dict, *, event_id: str | None = None) -> str:
         """Record an event to publish once this unit commits. Returns its id.
-        Its data must match the routing key's contract (shared/contracts.py)."""
-        from shared.contracts import catalogue
+        Its data must match the routing key's contract (shared/contracts.py);
+        an event a request causes names its principal (``actor_id``)."""
+        from shared.contracts import catalogue, check_changes
 
+        actor_id = current_actor_id()
+        if actor_id is not None and "actor_id" not in data:
+            data = {**data, "actor_id": actor_id}
+        check_changes(routing_key, data)
         catalogue().check(routing_key, data)
-        envelope = events.new_event(
-            source=self.db.component,
-            type=routing_key,
-            subject=subject,
-            data=data,
-            correlation_id=current_request_id(),
-            event_id=event_id,
-        )
-        self.session.execute(
-            insert(self.db.tables.outbox).values(
-                event_id=envelope["id"],
-                routing_key=routing_key,
-                aggregate_id=subject,
-                body=events.encode(envelope),
-                created_at=utcnow(),
-            )
-        )
-        return envelope["id"]
+        event_id = event_id or new_id()
+        with tracing.span(f"{routing_key} create", kind="producer",
+                          attributes=tracing.messaging(routing_key, event_id, "create")):
+            envelope = events.new_event(source=self.db.component, type=routing_key, subject=subject, data=data,
+                                        correlation_id=current_request_id(), event_id=event_id,
+                                        traceparent=tracing.current_traceparent())
+            self.session.execute(insert(self.db.tables.outbox).values(
+                event_id=event_id, routing_key=routing_key, aggregate_id=subject, body=events.encode(envelope),
+                created_at=utcnow()))
+        return event_id
 
     def commit(self) -> None:
         # On Postgres a trigger on the outbox NOTIFYs the relay at commit

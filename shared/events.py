@@ -30,6 +30,7 @@ def new_event(
     correlation_id: str | None = None,
     event_id: str | None = None,
     data_version: str = DATA_VERSION,
+    traceparent: str | None = None,
 ) -> dict[str, Any]:
     event = {
         "specversion": "1.0",
@@ -44,6 +45,8 @@ def new_event(
     }
     if subject is not None:
         event["subject"] = str(subject)
+    if traceparent:  # the CloudEvents distributed-tracing extension: the trace that caused it
+        event["traceparent"] = traceparent
     return event
 
 

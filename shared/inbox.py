@@ -8,7 +8,7 @@ from marshmallow import ValidationError
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from shared import events
+from shared import events, tracing
 from shared.bus import topic_matches
 from shared.db import Database, utcnow
 from shared.observability import EVENTS_CONSUMED, HANDLER_ERRORS, bind_request_id, get_logger, reset_request_id
@@ -147,7 +147,8 @@ def _apply_window(db: Database, consumer: str, ready: list[tuple[int, dict, Hand
                 continue
             token = bind_request_id(event.get("correlationid"))
             try:
-                handler(event, uow)
+                with tracing.consuming(event, consumer):
+                    handler(event, uow)
             finally:
                 reset_request_id(token)
             applied.add(event["id"])
@@ -189,7 +190,8 @@ def handle(db: Database, consumer: str, handlers: Mapping[str, Handler], routing
             if not record_receipt(uow, consumer, event):
                 EVENTS_CONSUMED.labels(db.component, consumer, "duplicate").inc()
                 return ACK
-            handler(event, uow)
+            with tracing.consuming(event, consumer):
+                handler(event, uow)
             uow.commit()
         EVENTS_CONSUMED.labels(db.component, consumer, "handled").inc()
         return ACK

@@ -42,6 +42,17 @@ def current_request_id() -> str | None:
     return _request_id.get()
 
 
+def current_actor_id() -> str | None:
+    """The id of the user or API client whose request is being served; None
+    outside a request (jobs, event handlers) or before authentication."""
+    from flask import g, has_request_context
+
+    if not has_request_context():
+        return None
+    principal = g.get("principal")
+    return principal.id if principal is not None else None
+
+
 def bind_request_id(value: str | None) -> contextvars.Token:
     structlog.contextvars.bind_contextvars(request_id=value)
     return _request_id.set(value)

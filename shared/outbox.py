@@ -2,6 +2,7 @@
 sent only after the broker confirmed them, and never gives up."""
 from __future__ import annotations
 
+import json
 import select as io_select
 import threading
 import zlib
@@ -9,11 +10,35 @@ import zlib
 from sqlalchemy import BigInteger, any_, bindparam, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from shared import tracing
 from shared.bus import BrokerUnavailable, ConfirmingPublisher, describe
 from shared.db import Database, notify_channel, utcnow
 from shared.observability import EVENTS_PUBLISHED, get_logger
 
 log = get_logger("cadena.outbox")
+
+
+def _publish_spans(rows) -> list:
+    """One ``publish`` span per event, a child of the trace the event carries
+    (recording only: reading the trace from each body costs a JSON parse)."""
+    spans = []
+    for row in rows:
+        try:
+            parent = json.loads(bytes(row.body)).get(tracing.TRACEPARENT)
+        except ValueError:
+            parent = None
+        spans.append(tracing.start_span(f"{row.routing_key} publish", kind="producer", parent=parent,
+                                        attributes=tracing.messaging(row.routing_key, row.event_id, "send")))
+    return spans
+
+
+def _end_spans(spans: list, confirmed: list[bool]) -> None:
+    from opentelemetry.trace import Status, StatusCode
+
+    for span, ok in zip(spans, list(confirmed) + [False] * (len(spans) - len(confirmed))):
+        if not ok:
+            span.set_status(Status(StatusCode.ERROR, "not confirmed by the broker; sent again on the next pass"))
+        span.end()
 
 
 class Relay:
@@ -48,7 +73,10 @@ class Relay:
             rows = conn.execute(query).all()
             if not rows:
                 return 0
+            spans = _publish_spans(rows) if tracing.recording() else None
             confirmed = publisher.publish_batch([(r.routing_key, bytes(r.body), r.event_id) for r in rows])
+            if spans:
+                _end_spans(spans, confirmed)
             # Mark the confirmed prefix only: a nacked event and everything
             # after it are sent again (consumers are idempotent), so order holds.
             done = []

@@ -7,6 +7,7 @@ import json
 
 import urllib3
 
+from shared import tracing
 from shared.http import Problem
 from shared.observability import current_request_id
 
@@ -39,6 +40,7 @@ def fetch_record(url: str, token: str | None, *, timeout: float, connect_timeout
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
     if current_request_id():
         headers["X-Request-ID"] = current_request_id()
+    tracing.inject(headers)
     try:
         resp = _pool.request("GET", url, headers=headers, redirect=False,
                              timeout=urllib3.Timeout(connect=min(connect_timeout, timeout), read=timeout))

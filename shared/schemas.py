@@ -132,6 +132,24 @@ def page_of(item_schema: type[Schema]) -> type[Schema]:
     return _pages[item_schema]
 
 
+class FieldChange(Base):
+    from_ = fields.Raw(data_key="from", attribute="from", allow_none=True, required=True,
+                       metadata={"description": "the value before"})
+    to = fields.Raw(allow_none=True, required=True, metadata={"description": "the value after"})
+
+
+class HistoryEntry(Base):
+    """One change to a record (CONTRACTS §10): values as the API shows the record."""
+
+    time = fields.AwareDateTime(required=True)
+    actor_id = fields.String(allow_none=True, required=True, metadata={
+        "description": "who made the change; null for a change made by the system (a job, an event handler)"})
+    type = fields.String(required=True, metadata={
+        "description": "the event that published the change, e.g. accounts.account.updated"})
+    changes = fields.Dict(keys=fields.String(), values=fields.Nested(FieldChange), required=True, metadata={
+        "description": "the fields that changed, {field: {from, to}}; a creation's start from null"})
+
+
 class ProblemSchema(Base):
     type = fields.String()
     title = fields.String()

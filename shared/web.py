@@ -11,7 +11,7 @@ from flask import Flask, Response, g, jsonify
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask_smorest import Api
 
-from shared import bus, idempotency
+from shared import bus, idempotency, tracing
 from shared.auth import TokenVerifier, UserDirectory, install_auth
 from shared.db import Database
 from shared.guard import BodyLimit, add_security_headers
@@ -99,6 +99,8 @@ def create_base_app(settings: Settings, db, *, title: str, description: str = ""
     if dependencies.revocation is None:  # a service checks its user replica; the gateway brings its own
         dependencies.revocation = ReplicaRevocation(db, settings.revocation_cache_seconds)
     app.extensions["cadena"] = dependencies
+    tracing.configure(settings)
+    tracing.install(app)  # first: the request's trace context is there for every other step
     api = Api(app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name)})
     install_problem_handlers(app, log)  # after Api: ours replace its error format
     instrument_flask(app, settings.component, log)

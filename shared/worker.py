@@ -7,7 +7,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
-from shared import inbox
+from shared import inbox, tracing
 from shared.bus import Consumer, QueueSpec
 from shared.config import Settings
 from shared.contracts import catalogue
@@ -98,6 +98,7 @@ class Worker:
 
     def run_forever(self) -> None:
         configure_logging(self.settings.component)
+        tracing.configure(self.settings)
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self.stop.set())
         _serve_metrics(self)

@@ -9,6 +9,7 @@ from console.api import ApiError
 from console.auth import login_required, user_api
 from console.forms import Field, FormState, failed, integer, payload
 from console.labels import CASE_STATUSES
+from console.pages import history
 from console.pages.cases import WRITE_ERRORS, assignee_options, bp
 from console.sla import sla_state
 from console.views import account_names, directory, local_now
@@ -26,7 +27,8 @@ RATING_FIELDS = [Field("score", integer), Field("comment")]
 
 def _case_context(case_id, **forms) -> dict:
     answers = user_api().get_many({"case": (f"/cases/{case_id}", {}),
-                                   "comments": (f"/cases/{case_id}/comments", {"limit": 200})})
+                                   "comments": (f"/cases/{case_id}/comments", {"limit": 200}),
+                                   "history": history.latest("cases", case_id)})
     case = answers["case"]
     if isinstance(case, ApiError):
         raise case
@@ -47,7 +49,7 @@ def _case_context(case_id, **forms) -> dict:
         assignee_options=assignee_options(), rateable=case["status"] in RATEABLE and not case.get("satisfaction"),
         comment_form=forms.get("comment") or FormState(values={"public": "1"}),
         status_form=forms.get("status") or FormState(values={"assignee_id": case.get("assignee_id") or ""}),
-        rating_form=forms.get("rating") or FormState())
+        rating_form=forms.get("rating") or FormState(), **history.section("cases", case_id, answers["history"]))
 
 
 @bp.get("/<uuid:case_id>")

@@ -9,6 +9,7 @@ from console.api import ApiError
 from console.auth import current_user, login_required, user_api
 from console.forms import Field, FormState, failed, payload, values_of, word_list
 from console.labels import CONTACT_ROLES
+from console.pages import history
 from console.views import account_names, account_options, is_htmx, owner_names, user_options
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
@@ -54,7 +55,8 @@ def index():
 @login_required
 def show(contact_id):
     contact = user_api().get(f"/contacts/{contact_id}")
-    wanted = {"activities": ("/activities", {"contact_id": str(contact_id), "sort": "-time", "limit": 10})}
+    wanted = {"activities": ("/activities", {"contact_id": str(contact_id), "sort": "-time", "limit": 10}),
+              "history": history.latest("contacts", contact_id)}
     if contact.get("reports_to_id"):
         wanted["boss"] = (f"/contacts/{contact['reports_to_id']}", {})
     related = user_api().get_many(wanted)
@@ -62,7 +64,8 @@ def show(contact_id):
     return render_template(
         "contacts/show.html", contact=contact, accounts=account_names([contact]), owners=owner_names([contact]),
         activities=None if isinstance(activities, ApiError) else activities["items"],
-        boss=None if isinstance(related.get("boss"), ApiError) else related.get("boss"))
+        boss=None if isinstance(related.get("boss"), ApiError) else related.get("boss"),
+        **history.section("contacts", contact_id, related["history"]))
 
 
 def _colleague_options(account_id: str | None, own_id: str | None = None) -> list[tuple[str, str]]:

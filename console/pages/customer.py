@@ -10,6 +10,7 @@ from console.activity_forms import CALL_FIELDS, record_call
 from console.api import ApiError
 from console.auth import login_required, user_api
 from console.forms import FormState, failed, payload
+from console.pages import history
 from console.pages.accounts import bp
 from console.views import directory, is_htmx
 
@@ -47,6 +48,7 @@ def _context(account_id, call_form: FormState | None = None) -> dict:
         "timeline": (f"/customers/{account_id}/timeline", {"limit": TIMELINE_PAGE}),
         "installed": (f"/accounts/{account_id}/products", {}),
         "recommended": (f"/accounts/{account_id}/recommendations", {"limit": 5}),
+        "history": history.latest("accounts", account_id),
     })
     data = answers["c360"]
     if isinstance(data, ApiError):
@@ -59,7 +61,7 @@ def _context(account_id, call_form: FormState | None = None) -> dict:
                 unavailable=set(data.get("unavailable") or []),
                 installed=_answer(answers["installed"]), recommended=_answer(answers["recommended"]),
                 call_form=call_form or FormState(values={"idempotency_key": uuid.uuid4().hex}),
-                timeline_more=_timeline_more(account_id, timeline))
+                timeline_more=_timeline_more(account_id, timeline), **history.section("accounts", account_id, answers["history"]))
 
 
 def _answer(answer) -> dict | None:

@@ -4,13 +4,15 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from shared import history
 from shared.auth import current_principal
 from shared.guard import writes
-from shared.http import if_match
-from shared.schemas import ProblemSchema, page_of
+from shared.http import ListArgs, if_match
+from shared.schemas import HistoryEntry, ProblemSchema, page_of
 from shared.web import deps, current_settings, created, current_db, read_session, with_version
 
 from services.accounts import schemas, service, value, view
+from services.accounts.models import Account, Contact
 
 blp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Accounts (companies) and contacts")
 
@@ -77,6 +79,16 @@ class AccountItem(MethodView):
         """Delete an account (soft: it leaves lists, and `accounts.account.deleted` is published)."""
         with current_db().transaction() as uow:
             service.delete_account(uow, current_principal(), account_id, if_match(), _directory())
+
+
+@blp.route("/accounts/<uuid:account_id>/history")
+class AccountHistory(MethodView):
+    @blp.arguments(ListArgs, location="query")
+    @blp.response(200, page_of(HistoryEntry))
+    @blp.alt_response(404, schema=ProblemSchema)
+    def get(self, args, account_id):
+        """The account's field history, newest first: who changed which fields, from what to what."""
+        return history.of_record(read_session(), Account, "account", account_id, args)
 
 
 @blp.route("/accounts/<uuid:account_id>/contacts")
@@ -153,6 +165,16 @@ class ContactItem(MethodView):
         """Delete a contact (soft; its reports move up to its manager)."""
         with current_db().transaction() as uow:
             service.delete_contact(uow, current_principal(), contact_id, if_match(), _directory())
+
+
+@blp.route("/contacts/<uuid:contact_id>/history")
+class ContactHistory(MethodView):
+    @blp.arguments(ListArgs, location="query")
+    @blp.response(200, page_of(HistoryEntry))
+    @blp.alt_response(404, schema=ProblemSchema)
+    def get(self, args, contact_id):
+        """The contact's field history, newest first: who changed which fields, from what to what."""
+        return history.of_record(read_session(), Contact, "contact", contact_id, args)
 
 
 BLUEPRINTS = [blp]

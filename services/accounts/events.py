@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from shared.contracts import HandoverCompleted, Payload, Record, contracts, ident, money, text
+from shared.contracts import (EventData, HandoverCompleted, Record, contracts, field_changes,
+                              ident, money, text)
 
 
 class Account(Record):
@@ -14,6 +15,7 @@ class Account(Record):
     country = text()
     annual_revenue = money()
     parent_account_id = ident(required=False)
+    changes = field_changes()
 
 
 class Contact(Record):
@@ -24,19 +26,20 @@ class Contact(Record):
     owner_id = ident(required=False)
     lifecycle_stage = text()
     interests = fields.List(fields.String(), allow_none=True)
+    changes = field_changes()
 
 
-class AccountDeleted(Payload):
+class AccountDeleted(EventData):
     id = ident()
     name = text()
 
 
-class ContactDeleted(Payload):
+class ContactDeleted(EventData):
     id = ident()
     account_id = ident(required=False)
 
 
-class LifecycleChanged(Payload):
+class LifecycleChanged(EventData):
     contact_id = ident()
     account_id = ident(required=False)
     from_ = fields.String(required=True, data_key="from")

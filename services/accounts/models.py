@@ -14,7 +14,7 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-TABLES = common_tables(Base.metadata)
+TABLES = common_tables(Base.metadata, field_history=True)
 
 
 

@@ -5,6 +5,7 @@ from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from shared import history
 from shared.auth import Principal, UserDirectory, authorize_write
 from shared.db import new_id, utcnow
 from shared.http import Conflict, Invalid, NotFound, PreconditionFailed, ensure_version, keyset_page
@@ -95,7 +96,7 @@ def create_account(uow, actor: Principal, data: dict, directory: UserDirectory |
     _apply_account(account, data)
     session.add(account)
     session.flush()
-    uow.publish("accounts.account.created", account.id, account_data(account))
+    history.created(uow, "accounts.account.created", account.id, account_data(account))
     return account
 
 
@@ -114,11 +115,12 @@ def update_account(uow, actor: Principal, account_id: str, changes: dict, expect
         _check_parent(session, account, changes["parent_account_id"])
     if "name" in changes and not changes["name"]:
         raise Invalid("An account needs a name.", errors={"name": ["Field may not be null."]})
+    before = account_data(account)
     _apply_account(account, changes)
     if not session.is_modified(account):
         return account
     _flush_versioned(session)
-    uow.publish("accounts.account.updated", account.id, account_data(account))
+    history.updated(uow, "accounts.account.updated", account.id, account_data(account), before=before)
     return account
 
 
@@ -130,7 +132,8 @@ def delete_account(uow, actor: Principal, account_id: str, expected: set[str] | 
     authorize_write(actor, "account", account.owner_id, directory, session)
     account.deleted_at = utcnow()
     _flush_versioned(session)
-    uow.publish("accounts.account.deleted", account.id, {"id": account.id, "name": account.name})
+    history.deleted(uow, "accounts.account.deleted", account.id, {"id": account.id, "name": account.name},
+                    account.deleted_at)
 
 
 def _flush_versioned(session) -> None:
@@ -237,7 +240,7 @@ def create_contact(uow, actor: Principal, data: dict, directory: UserDirectory |
     contact.lifecycle_changed_at = utcnow()
     session.add(contact)
     _flush_contact(uow, contact)
-    uow.publish("accounts.contact.created", contact.id, contact_data(contact))
+    history.created(uow, "accounts.contact.created", contact.id, contact_data(contact))
     return contact
 
 
@@ -255,7 +258,7 @@ def update_contact(uow, actor: Principal, contact_id: str, changes: dict, expect
     if "account_id" in changes and changes["account_id"] != contact.account_id and "reports_to_id" not in changes:
         changes["reports_to_id"] = None  # a reporting line does not survive a move to another company
     _check_links(session, contact, changes)
-    before = contact.lifecycle_stage
+    before, snapshot = contact.lifecycle_stage, contact_data(contact)
     for field in CONTACT_FIELDS:
         if field in changes:
             setattr(contact, field, changes[field])
@@ -267,7 +270,7 @@ def update_contact(uow, actor: Principal, contact_id: str, changes: dict, expect
     if contact.lifecycle_stage != before:
         contact.lifecycle_changed_at = utcnow()
     _flush_contact(uow, contact)
-    uow.publish("accounts.contact.updated", contact.id, contact_data(contact))
+    history.updated(uow, "accounts.contact.updated", contact.id, contact_data(contact), before=snapshot)
     if contact.lifecycle_stage != before:
         _publish_lifecycle(uow, contact, before)
     return contact
@@ -283,7 +286,8 @@ def delete_contact(uow, actor: Principal, contact_id: str, expected: set[str] | 
     for report in session.scalars(select(Contact).where(Contact.reports_to_id == contact.id)):
         report.reports_to_id = contact.reports_to_id  # reports move up one level
     _flush_versioned(session)
-    uow.publish("accounts.contact.deleted", contact.id, {"id": contact.id, "account_id": contact.account_id})
+    history.deleted(uow, "accounts.contact.deleted", contact.id, {"id": contact.id, "account_id": contact.account_id},
+                    contact.deleted_at)
 
 
 def list_contacts(session, args: dict) -> tuple[list[Contact], str | None]:
@@ -330,11 +334,11 @@ def move_lifecycle(uow, contact: Contact, to: str) -> bool:
     """Move a contact to a lifecycle stage (no commit: callers are handlers or jobs)."""
     if contact.lifecycle_stage == to:
         return False
-    before = contact.lifecycle_stage
+    before, snapshot = contact.lifecycle_stage, contact_data(contact)
     contact.lifecycle_stage = to
     contact.lifecycle_changed_at = utcnow()
     uow.session.flush()
-    uow.publish("accounts.contact.updated", contact.id, contact_data(contact))
+    history.updated(uow, "accounts.contact.updated", contact.id, contact_data(contact), before=snapshot)
     _publish_lifecycle(uow, contact, before)
     return True
 
@@ -347,14 +351,16 @@ def reassign_owner(uow, from_user_id: str, to_user_id: str) -> dict[str, int]:
     moved = {"accounts": 0, "contacts": 0}
     for account in session.scalars(select(Account).where(Account.owner_id == from_user_id,
                                                          Account.deleted_at.is_(None)).order_by(Account.id)):
+        before = account_data(account)
         account.owner_id = to_user_id
         session.flush()
-        uow.publish("accounts.account.updated", account.id, account_data(account))
+        history.updated(uow, "accounts.account.updated", account.id, account_data(account), before=before)
         moved["accounts"] += 1
     for contact in session.scalars(select(Contact).where(Contact.owner_id == from_user_id,
                                                          Contact.deleted_at.is_(None)).order_by(Contact.id)):
+        before = contact_data(contact)
         contact.owner_id = to_user_id
         session.flush()
-        uow.publish("accounts.contact.updated", contact.id, contact_data(contact))
+        history.updated(uow, "accounts.contact.updated", contact.id, contact_data(contact), before=before)
         moved["contacts"] += 1
     return moved

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from shared.contracts import HandoverCompleted, Payload, Record, contracts, ident, text, time
+from shared.contracts import EventData, HandoverCompleted, Record, contracts, field_changes, ident, text, time
 
 
 class Activity(Record):
@@ -18,9 +18,10 @@ class Activity(Record):
     starts_at = time()
     due_at = time()
     completed_at = time()
+    changes = field_changes()
 
 
-class ReminderDue(Payload):
+class ReminderDue(EventData):
     activity_id = ident()
     owner_id = ident(required=False)
     remind_at = time(required=True)

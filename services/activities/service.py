@@ -9,6 +9,7 @@ from sqlalchemy import and_, not_, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.exc import StaleDataError
 
+from shared import history
 from shared.auth import Principal, UserDirectory, authorize_write
 from shared.db import utcnow
 from shared.peer import owner_unavailable
@@ -133,9 +134,10 @@ def create_activity(uow, actor: Principal, data: dict, directory: UserDirectory 
     session.flush()
     uow.publish("activities.activity.created", activity.id, activity_data(activity))
     if status == "done":  # logged after the fact (CONTRACTS §11): created and completed in one call
+        before = activity_data(activity)
         activity.status, activity.completed_at = "done", utcnow()
         _flush_versioned(session)
-        uow.publish("activities.activity.completed", activity.id, activity_data(activity))
+        history.updated(uow, "activities.activity.completed", activity.id, activity_data(activity), before=before)
     return activity
 
 
@@ -156,7 +158,7 @@ def update_activity(uow, actor: Principal, activity_id, changes: dict, expected:
     values.update(changes)
     _validate(values)
     _check_links(uow, actor, values, set(changes), links)
-    rearm = "remind_at" in changes and changes["remind_at"] != activity.remind_at
+    rearm, before = "remind_at" in changes and changes["remind_at"] != activity.remind_at, activity_data(activity)
     completing = activity.status != "done" and status == "done"
     cancelling = activity.status != "cancelled" and status == "cancelled"
     for field in FIELDS:
@@ -172,7 +174,7 @@ def update_activity(uow, actor: Principal, activity_id, changes: dict, expected:
         return activity
     _flush_versioned(session)
     kind = "completed" if completing else "cancelled" if cancelling else "updated"
-    uow.publish(f"activities.activity.{kind}", activity.id, activity_data(activity))
+    history.updated(uow, f"activities.activity.{kind}", activity.id, activity_data(activity), before=before)
     return activity
 
 
@@ -188,13 +190,14 @@ def complete_activity(uow, actor: Principal, activity_id, data: dict, expected: 
     if activity.status == "cancelled":
         raise Conflict("A cancelled activity cannot be completed; PATCH its status to planned first.",
                        slug="status-transition", errors={"status": ["Cancelled."]})
+    before = activity_data(activity)
     for field in ("outcome", "notes", "agreements"):
         if field in data:
             setattr(activity, field, data[field])
     activity.status = "done"
     activity.completed_at = utcnow()
     _flush_versioned(session)
-    uow.publish("activities.activity.completed", activity.id, activity_data(activity))
+    history.updated(uow, "activities.activity.completed", activity.id, activity_data(activity), before=before)
     return activity
 
 
@@ -336,8 +339,9 @@ def reassign_owner(uow, from_user_id: str, to_user_id: str) -> dict[str, int]:
     for activity in session.scalars(select(Activity).where(
             Activity.owner_id == str(from_user_id), Activity.status == rules.OPEN,
             Activity.deleted_at.is_(None)).order_by(Activity.id)):
+        before = activity_data(activity)
         activity.owner_id = str(to_user_id)
         session.flush()
-        uow.publish("activities.activity.updated", activity.id, activity_data(activity))
+        history.updated(uow, "activities.activity.updated", activity.id, activity_data(activity), before=before)
         moved += 1
     return {"activities": moved}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from shared.contracts import HandoverCompleted, Payload, Record, contracts, ident, text
+from shared.contracts import EventData, HandoverCompleted, Record, contracts, field_changes, ident, text
 
 
 class Campaign(Record):
@@ -12,26 +12,27 @@ class Campaign(Record):
     status = fields.String()
     owner_id = ident(required=False)
     segment = fields.Dict(allow_none=True)
+    changes = field_changes()
 
 
-class CampaignDeleted(Payload):
+class CampaignDeleted(EventData):
     id = ident()
     name = text()
 
 
-class Launched(Payload):
+class Launched(EventData):
     campaign_id = ident()
     member_count = fields.Integer(required=True)
 
 
-class MembersBuilt(Payload):
+class MembersBuilt(EventData):
     campaign_id = ident()
     added = fields.Integer(required=True)
     removed = fields.Integer(required=True)
     total = fields.Integer(required=True)
 
 
-class MemberEvent(Payload):
+class MemberEvent(EventData):
     campaign_id = ident()
     contact_id = ident()
     account_id = ident(required=False)

@@ -6,6 +6,7 @@ from decimal import Decimal
 from sqlalchemy import false, func, or_, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
+from shared import history
 from shared.auth import Principal, UserDirectory, authorize_write
 from shared.db import money_out, utcnow
 from shared.http import Conflict, Invalid, NotFound, PreconditionFailed, ensure_version, keyset_page
@@ -165,7 +166,7 @@ def update_campaign(uow, actor: Principal, campaign_id, changes: dict, expected:
             raise Invalid(f"A campaign needs a {key}.", errors={key: ["Field may not be null."]})
     if "channel" in changes and changes["channel"] != campaign.channel and campaign.status != "draft":
         raise Conflict("The channel of a launched campaign cannot change.")
-    status = changes.pop("status", campaign.status)
+    status, before = changes.pop("status", campaign.status), campaign_data(campaign)
     if status != campaign.status:
         if status != "completed":
             raise Conflict(f"A {campaign.status} campaign cannot become {status} by PATCH; "
@@ -177,7 +178,7 @@ def update_campaign(uow, actor: Principal, campaign_id, changes: dict, expected:
     if not session.is_modified(campaign):
         return campaign
     _flush(session)
-    uow.publish("campaigns.campaign.updated", campaign.id, campaign_data(campaign))
+    history.updated(uow, "campaigns.campaign.updated", campaign.id, campaign_data(campaign), before=before)
     return campaign
 
 
@@ -223,7 +224,7 @@ def launch_campaign(uow, actor: Principal, campaign_id, expected: set[str] | Non
     if campaign.status != "draft":
         raise Conflict(f"The campaign is already {campaign.status}; a campaign is launched once "
                        "(nothing more was sent).", slug="already-launched")
-    now = utcnow()
+    now, before = utcnow(), campaign_data(campaign)
     campaign.status = "active"
     campaign.launched_at = now
     _flush(session)
@@ -235,7 +236,7 @@ def launch_campaign(uow, actor: Principal, campaign_id, expected: set[str] | Non
                         .values(delivery="skipped", last_error="opted out", updated_at=now))
         queued = session.execute(update(Member).where(Member.campaign_id == campaign.id, Member.delivery.is_(None))
                                  .values(delivery="pending", updated_at=now)).rowcount
-    uow.publish("campaigns.campaign.updated", campaign.id, campaign_data(campaign))
+    history.updated(uow, "campaigns.campaign.updated", campaign.id, campaign_data(campaign), before=before)
     uow.publish("campaigns.campaign.launched", campaign.id,
                 {"campaign_id": campaign.id, "member_count": members, "channel": campaign.channel,
                  "queued": queued, "launched_at": now.isoformat()})
@@ -284,8 +285,9 @@ def reassign_campaigns(uow, from_user_id: str, to_user_id: str) -> dict[str, int
     for campaign in session.scalars(select(Campaign).where(
             Campaign.owner_id == from_user_id, Campaign.status.in_(("draft", "active")),
             Campaign.deleted_at.is_(None))):
+        before = campaign_data(campaign)
         campaign.owner_id = to_user_id
         session.flush()
-        uow.publish("campaigns.campaign.updated", campaign.id, campaign_data(campaign))
+        history.updated(uow, "campaigns.campaign.updated", campaign.id, campaign_data(campaign), before=before)
         moved += 1
     return {"campaigns": moved}

@@ -4,15 +4,17 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from shared import history
 from shared.auth import current_principal
 from shared.guard import allow, writes
 from shared.db import utcnow
-from shared.http import if_match
-from shared.schemas import ProblemSchema, page_of
+from shared.http import ListArgs, if_match
+from shared.schemas import HistoryEntry, ProblemSchema, page_of
 from shared.web import deps, current_settings, created, current_db, read_session, with_version
 
 from services.opportunities import forecasting, quotas, rules, schemas, service
 from services.opportunities.deps import OpportunitiesDeps
+from services.opportunities.models import Opportunity
 
 blp = Blueprint("opportunities", __name__, url_prefix="/api/v1",
                 description="Opportunities (deals), the pipeline, quotas and the forecast")
@@ -77,6 +79,16 @@ class OpportunityItem(MethodView):
         """Delete a deal (soft; won deals are final → 409)."""
         with current_db().transaction() as uow:
             service.delete_opportunity(uow, current_principal(), opportunity_id, if_match(), _deps())
+
+
+@blp.route("/opportunities/<uuid:opportunity_id>/history")
+class OpportunityHistory(MethodView):
+    @blp.arguments(ListArgs, location="query")
+    @blp.response(200, page_of(HistoryEntry))
+    @blp.alt_response(404, schema=ProblemSchema)
+    def get(self, args, opportunity_id):
+        """The deal's field history, newest first: who changed which fields, from what to what."""
+        return history.of_record(read_session(), Opportunity, "opportunity", opportunity_id, args)
 
 
 def _close(outcome: str, data: dict, opportunity_id):

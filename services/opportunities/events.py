@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from shared.contracts import HandoverCompleted, Payload, Record, contracts, ident, money, text, time
+from shared.contracts import (EventData, HandoverCompleted, Payload, Record, contracts,
+                              field_changes, ident, money, text, time)
 
 
 class Opportunity(Record):
@@ -15,6 +16,7 @@ class Opportunity(Record):
     amount = money()
     probability = fields.Integer(allow_none=True)
     campaign_id = ident(required=False)
+    changes = field_changes()
 
 
 class StageChanged(Opportunity):
@@ -39,7 +41,7 @@ class LineItem(Payload):
     total = money()
 
 
-class Won(Payload):
+class Won(EventData):
     opportunity_id = ident()
     account = fields.Nested(WonAccount, required=True)
     primary_contact = fields.Dict(allow_none=True)
@@ -49,13 +51,15 @@ class Won(Payload):
     won_at = time(required=True)
     line_items = fields.List(fields.Nested(LineItem), required=True)
     currency = fields.String(required=True)
+    changes = field_changes()
 
 
-class Lost(Payload):
+class Lost(EventData):
     opportunity_id = ident()
     account_id = ident(required=False)
     amount = money()
     reason = text()
+    changes = field_changes()
 
 
 class Product(Record):
@@ -79,7 +83,7 @@ class ExchangeRateUpdated(Payload):
     version = fields.Integer(required=True)
 
 
-class Deleted(Payload):
+class Deleted(EventData):
     id = ident()
     opportunity_id = ident()
     account_id = ident(required=False)

@@ -7,6 +7,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
+from shared import history
 from shared.auth import Principal, UserDirectory, authorize_write
 from shared.db import utcnow
 from shared.http import Conflict, Invalid, NotFound, PreconditionFailed, ensure_version, keyset_page
@@ -200,7 +201,7 @@ def create_opportunity(uow, actor: Principal, data: dict, deps: Deps) -> Opportu
     session.add(opp)
     session.flush()
     totals.track(session, (None, totals.contribution(opp)))
-    uow.publish("opportunities.opportunity.created", opp.id, opportunity_data(opp))
+    history.created(uow, "opportunities.opportunity.created", opp.id, opportunity_data(opp))
     return opp
 
 
@@ -231,11 +232,12 @@ def update_opportunity(uow, actor: Principal, opportunity_id, changes: dict, exp
     opp.updated_at = utcnow()  # a change to the lines alone still bumps the version
     _flush(session)
     totals.track(session, (counted, totals.contribution(opp)))
+    after = opportunity_data(opp)
     if opp.stage != from_stage:
-        uow.publish("opportunities.opportunity.stage_changed", opp.id,
-                    {**opportunity_data(opp), "from_stage": from_stage})
+        history.updated(uow, "opportunities.opportunity.stage_changed", opp.id, {**after, "from_stage": from_stage},
+                        before=before, after=after)
     else:
-        uow.publish("opportunities.opportunity.updated", opp.id, opportunity_data(opp))
+        history.updated(uow, "opportunities.opportunity.updated", opp.id, after, before=before)
     return opp
 
 
@@ -322,7 +324,7 @@ def close_opportunity(uow, actor: Principal, opportunity_id, outcome: str, data:
         raise Conflict(f"The deal is already {opp.stage}; a closed deal cannot be closed again.",
                        slug="already-closed", extra={"stage": opp.stage})
     now = utcnow()
-    counted = totals.contribution(opp)
+    counted, before = totals.contribution(opp), opportunity_data(opp)
     opp.stage = f"closed_{outcome}"
     opp.probability, opp.forecast_category = rules.stage_defaults(opp.stage)
     opp.closed_at = now
@@ -339,12 +341,13 @@ def close_opportunity(uow, actor: Principal, opportunity_id, outcome: str, data:
                                                allow_deleted=True)
             except Invalid:
                 contact = None  # the contact is gone for good; billing gets null
-        uow.publish("opportunities.opportunity.won", opp.id, won_data(opp, account, contact))
+        history.updated(uow, "opportunities.opportunity.won", opp.id, won_data(opp, account, contact),
+                        before=before, after=opportunity_data(opp))
     else:
-        uow.publish("opportunities.opportunity.lost", opp.id, {
+        history.updated(uow, "opportunities.opportunity.lost", opp.id, {
             "opportunity_id": opp.id, "account_id": opp.account_id, "amount": _money_out(opp),
             "reason": opp.close_reason, "owner_id": opp.owner_id, "close_date": opp.close_date.isoformat(),
-            "lost_at": now.isoformat(), "campaign_id": opp.campaign_id})
+            "lost_at": now.isoformat(), "campaign_id": opp.campaign_id}, before=before, after=opportunity_data(opp))
     return opp
 
 
@@ -363,8 +366,9 @@ def delete_opportunity(uow, actor: Principal, opportunity_id, expected: set[str]
     opp.deleted_at = utcnow()
     _flush(session)
     totals.track(session, (counted, None))
-    uow.publish("opportunities.opportunity.deleted", opp.id,
-                {"id": opp.id, "opportunity_id": opp.id, "account_id": opp.account_id, "name": opp.name})
+    history.deleted(uow, "opportunities.opportunity.deleted", opp.id,
+                    {"id": opp.id, "opportunity_id": opp.id, "account_id": opp.account_id, "name": opp.name},
+                    opp.deleted_at)
 
 
 def reassign_owner(uow, from_user_id: str, to_user_id: str) -> dict[str, int]:
@@ -375,11 +379,11 @@ def reassign_owner(uow, from_user_id: str, to_user_id: str) -> dict[str, int]:
     stmt = select(Opportunity).where(Opportunity.owner_id == from_user_id, Opportunity.deleted_at.is_(None),
                                      Opportunity.stage.in_(rules.OPEN_STAGES)).order_by(Opportunity.id)
     for opp in uow.session.scalars(stmt).all():
-        counted = totals.contribution(opp)
+        counted, before = totals.contribution(opp), opportunity_data(opp)
         opp.owner_id = to_user_id
         opp.updated_at = utcnow()
         uow.session.flush()
         totals.track(uow.session, (counted, totals.contribution(opp)))
-        uow.publish("opportunities.opportunity.updated", opp.id, opportunity_data(opp))
+        history.updated(uow, "opportunities.opportunity.updated", opp.id, opportunity_data(opp), before=before)
         moved += 1
     return {"opportunities": moved}

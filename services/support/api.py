@@ -5,14 +5,16 @@ from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from shared import history
 from shared.auth import current_principal
 from shared.guard import allow, writes
-from shared.http import NotFound, Problem, if_match
-from shared.schemas import ProblemSchema, page_of
+from shared.http import ListArgs, NotFound, Problem, if_match
+from shared.schemas import HistoryEntry, ProblemSchema, page_of
 from shared.web import deps, created, current_db, read_session, with_version
 
 from services.support import inbound, schemas, service, sla_policy
 from services.support.deps import SupportDeps
+from services.support.models import Case
 
 blp = Blueprint("support", __name__, url_prefix="/api/v1",
                 description="Support cases, comments, SLA policy, satisfaction and inbound e-mail")
@@ -120,6 +122,16 @@ class CaseItem(MethodView):
         """Delete a case (soft: it leaves lists, and `support.case.deleted` is published)."""
         with current_db().transaction() as uow:
             service.delete_case(uow, current_principal(), case_id, if_match(), _directory())
+
+
+@blp.route("/cases/<uuid:case_id>/history")
+class CaseHistory(MethodView):
+    @blp.arguments(ListArgs, location="query")
+    @blp.response(200, page_of(HistoryEntry))
+    @blp.alt_response(404, schema=ProblemSchema)
+    def get(self, args, case_id):
+        """The case's field history, newest first: who changed which fields, from what to what."""
+        return history.of_record(read_session(), Case, "case", case_id, args)
 
 
 @blp.route("/cases/<uuid:case_id>/comments")

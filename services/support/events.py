@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from shared.contracts import HandoverCompleted, Payload, Record, contracts, ident, text, time
+from shared.contracts import EventData, HandoverCompleted, Record, contracts, field_changes, ident, text, time
 
 
 class Case(Record):
@@ -16,32 +16,35 @@ class Case(Record):
     assignee_id = ident(required=False)
     first_response_due_at = time()
     resolution_due_at = time()
+    changes = field_changes()
 
 
-class Commented(Payload):
+class Commented(EventData):
     case_id = ident()
     account_id = ident(required=False)
     public = fields.Boolean()
     body = text()
 
 
-class SlaBreached(Payload):
+class SlaBreached(EventData):
     case_id = ident()
     account_id = ident(required=False)
     target = fields.String(required=True, validate=validate.OneOf(("first_response", "resolution")))
     due_at = time(required=True)
 
 
-class SatisfactionRated(Payload):
+class SatisfactionRated(EventData):
     case_id = ident()
     account_id = ident(required=False)
     score = fields.Integer(required=True, validate=validate.Range(min=1, max=5))
+    changes = field_changes()
 
 
-class SlaPolicyUpdated(Payload):
+class SlaPolicyUpdated(EventData):
     policy = fields.Dict(required=True)
     calendar = fields.Dict(allow_none=True)
     updated_by = ident(required=False)
+    changes = field_changes()
 
 
 CONTRACTS = [

@@ -7,6 +7,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.exc import StaleDataError
 
+from shared import history
 from shared.auth import Principal, UserDirectory, authorize_write
 from shared.db import utcnow
 from shared.http import Conflict, Invalid, NotFound, PreconditionFailed, ensure_version, keyset_page
@@ -171,7 +172,7 @@ def _open_case(uow, case: Case) -> Case:
     case.number = next_number(session)  # last: the counter row stays locked until commit
     session.add(case)
     session.flush()
-    uow.publish("support.case.opened", case.id, case_data(case))
+    history.created(uow, "support.case.opened", case.id, case_data(case))
     return case
 
 
@@ -237,7 +238,7 @@ def update_case(uow, actor: Principal, case_id, changes: dict, expected: set[str
         if "contact_id" in changes and "account_id" not in changes and contact_id is not None:
             account_id = None  # follow the new contact's account
         changes["account_id"] = _check_links(session, actor, accounts, account_id, contact_id)
-    status_before = case.status
+    status_before, before = case.status, case_data(case)
     for field in ("subject", "description", "account_id", "contact_id", "channel", "assignee_id"):
         if field in changes:
             setattr(case, field, changes[field])
@@ -253,7 +254,7 @@ def update_case(uow, actor: Principal, case_id, changes: dict, expected: set[str
     if not session.is_modified(case):
         return case
     _flush(session)
-    uow.publish(_event_for(case, status_before), case.id, case_data(case))
+    history.updated(uow, _event_for(case, status_before), case.id, case_data(case), before=before)
     return case
 
 
@@ -264,7 +265,7 @@ def delete_case(uow, actor: Principal, case_id, expected: set[str] | None, direc
     authorize_write(actor, "case", case.assignee_id, directory, session)
     case.deleted_at = utcnow()
     _flush(session)
-    uow.publish("support.case.deleted", case.id, case_data(case))
+    history.deleted(uow, "support.case.deleted", case.id, case_data(case), case.deleted_at)
 
 
 # -- comments -------------------------------------------------------------------
@@ -272,7 +273,7 @@ def delete_case(uow, actor: Principal, case_id, expected: set[str] | None, direc
 def _add_comment(uow, case: Case, comment: CaseComment) -> CaseComment:
     """Record a comment and what it does to the case (no commit)."""
     session = uow.session
-    status_before = case.status
+    status_before, before = case.status, case_data(case)
     now = utcnow()
     comment.case_id = case.id
     comment.created_at = now
@@ -291,7 +292,7 @@ def _add_comment(uow, case: Case, comment: CaseComment) -> CaseComment:
     uow.publish("support.case.commented", case.id, {
         "case_id": case.id, "number": case.number, "account_id": case.account_id, **comment_data(comment)})
     if case_changed:
-        uow.publish(_event_for(case, status_before), case.id, case_data(case))
+        history.updated(uow, _event_for(case, status_before), case.id, case_data(case), before=before)
     return comment
 
 
@@ -317,6 +318,7 @@ def rate_case(uow, actor: Principal, case_id, data: dict) -> Case:
     if case.satisfaction_score is not None:
         raise Conflict("This case has already been rated; a rating is given once.", slug="already-rated",
                        extra={"score": case.satisfaction_score})
+    before = case_data(case)
     case.satisfaction_score = data["score"]
     case.satisfaction_comment = data.get("comment")
     case.rated_at = utcnow()
@@ -324,10 +326,10 @@ def rate_case(uow, actor: Principal, case_id, data: dict) -> Case:
         _flush(session)
     except PreconditionFailed:  # a concurrent rating won
         raise Conflict("This case has already been rated; a rating is given once.", slug="already-rated") from None
-    uow.publish("support.case.satisfaction_rated", case.id, {
+    history.updated(uow, "support.case.satisfaction_rated", case.id, {
         "case_id": case.id, "account_id": case.account_id, "score": case.satisfaction_score,
         "comment": case.satisfaction_comment, "contact_id": case.contact_id, "number": case.number,
-        "rated_at": case.rated_at.isoformat()})
+        "rated_at": case.rated_at.isoformat()}, before=before, after=case_data(case))
     return case
 
 
@@ -339,9 +341,10 @@ def reassign_cases(uow, from_user_id: str, to_user_id: str) -> dict[str, int]:
     cases = list(session.scalars(select(Case).where(
         Case.assignee_id == str(from_user_id), Case.deleted_at.is_(None),
         Case.status.in_(rules.OPEN_STATUSES)).order_by(Case.number).with_for_update()))
+    before = {case.id: case_data(case) for case in cases}
     for case in cases:
         case.assignee_id = str(to_user_id)
     session.flush()
     for case in cases:
-        uow.publish("support.case.updated", case.id, case_data(case))
+        history.updated(uow, "support.case.updated", case.id, case_data(case), before=before[case.id])
     return {"cases": len(cases)}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from shared import history
 from shared.auth import Principal
 from shared.db import utcnow
 from shared.http import Forbidden, Invalid
@@ -34,6 +35,7 @@ def put_policy(uow, actor: Principal, data: dict) -> dict:
     if actor.role not in ("admin", "manager"):
         raise Forbidden("Only an admin or a manager may change the SLA policy.")
     session = uow.session
+    before = {"policy": sla_policy(session), "calendar": policy_out(session).get("calendar")}
     calendar = _calendar(data) if "calendar" in data else None
     for priority in rules.PRIORITIES:
         if priority not in data:
@@ -52,8 +54,9 @@ def put_policy(uow, actor: Principal, data: dict) -> dict:
         session.flush()
         recompute_open_cases(uow, calendar)
     answer = policy_out(session)
-    uow.publish("support.sla_policy.updated", None, {"policy": sla_policy(session),
-                                                     "calendar": answer.get("calendar"), "updated_by": actor.id})
+    after = {"policy": sla_policy(session), "calendar": answer.get("calendar")}
+    history.updated(uow, "support.sla_policy.updated", None, {**after, "updated_by": actor.id}, before=before,
+                    after=after)
     return answer
 
 
@@ -82,6 +85,7 @@ def recompute_open_cases(uow, calendar: business_hours.Calendar | None) -> int:
         stmt = stmt.with_for_update()
     changed = 0
     for case in session.scalars(stmt).all():
+        before = case_data(case)
         first, resolution = rules.due_times(case.created_at, policy, case.priority, calendar)
         if case.first_responded_at is None and case.first_response_breached_at is None:
             case.first_response_due_at = first
@@ -89,6 +93,6 @@ def recompute_open_cases(uow, calendar: business_hours.Calendar | None) -> int:
             case.resolution_due_at = resolution
         if session.is_modified(case):
             session.flush()
-            uow.publish("support.case.updated", case.id, case_data(case))
+            history.updated(uow, "support.case.updated", case.id, case_data(case), before=before)
             changed += 1
     return changed

@@ -72,7 +72,24 @@ def default_routes():
         ("GET", f"/api/v1/customers/{ACCOUNT_ID}/timeline"): lambda q, b: (200, page([
             {"id": "e1", "type": "opportunities.opportunity.won", "time": "2026-11-20T10:00:00+00:00",
              "service": "opportunities", "summary": "Deal “Renovación ERP” won", "data": {}}])),
+        **{("GET", f"/api/v1/{kind}/{record}/history"): lambda q, b: (200, history())
+           for kind, record in (("accounts", ACCOUNT_ID), ("contacts", CONTACT_ID), ("opportunities", DEAL_ID))},
     }
+
+
+def history(cursor=None):
+    """A record's field history, newest first: a change by a manager, one by the system, the creation."""
+    return page([
+        {"time": "2026-11-21T09:15:00+00:00", "actor_id": MANAGER_ID, "type": "accounts.account.updated",
+         "changes": {"city": {"from": "Haro", "to": "Logroño"},
+                     "annual_revenue": {"from": money("9200000.00"), "to": money("9800000.50")},
+                     "owner_id": {"from": USER_ID, "to": MANAGER_ID}}},
+        {"time": "2026-11-20T08:00:00+00:00", "actor_id": None, "type": "accounts.account.updated",
+         "changes": {"segment": {"from": None, "to": "relational"}}},
+        {"time": "2026-11-19T08:00:00+00:00", "actor_id": USER_ID, "type": "accounts.account.created",
+         "changes": {"name": {"from": None, "to": "Bodegas Valdeolmos S.A."}, "tags": {"from": None,
+                                                                                     "to": ["exportación"]}}},
+    ], cursor)
 
 
 def forecast(quota="125000.00", won="53998.60", attainment=0.432):
@@ -112,6 +129,7 @@ def part_two_routes():
         ("GET", f"/api/v1/users/{USER_ID}/calendar-token"): lambda q, b: (200, {
             "token": "t-1", "url": f"http://x.test/api/v1/users/{USER_ID}/calendar.ics?token=t-1"}),
         ("GET", f"/api/v1/cases/{CASE_ID}"): lambda q, b: (200, CASE),
+        ("GET", f"/api/v1/cases/{CASE_ID}/history"): lambda q, b: (200, history()),
         ("GET", f"/api/v1/cases/{CASE_ID}/comments"): lambda q, b: (200, page([
             {"id": "c-1", "body": "Revisado el certificado.", "public": False, "author_type": "staff",
              "author_id": MANAGER_ID, "created_at": "2026-11-20T09:30:00+00:00"}])),

@@ -91,7 +91,8 @@ def _pages(world) -> dict[str, str]:
     return {"today": "/app/", "accounts": "/app/accounts", "account": f"/app/accounts/{world['account']['id']}",
             "account-new": "/app/accounts/new", "contacts": "/app/contacts",
             "contact": f"/app/contacts/{world['boss']['id']}", "contact-new": "/app/contacts/new",
-            "pipeline": f"/app/pipeline?team={world['team']}", "search": f"/app/search?q=Pepe{world['tag']}"}
+            "pipeline": f"/app/pipeline?team={world['team']}", "search": f"/app/search?q=Pepe{world['tag']}",
+            "deal-history": f"/app/history/opportunities/{world['deal']['id']}"}
 
 
 @pytest.mark.parametrize("lang", ["es", "en"])
@@ -111,6 +112,22 @@ def test_every_page_loads_clean_accessible_and_fits_a_phone(browser, system, wor
                 assert _axe_violations(page) == [], name
         assert page.problems == [], page.problems
         page.close()
+
+
+def test_the_account_page_shows_who_changed_what(browser, system, world):
+    account_url = f"/api/v1/accounts/{world['account']['id']}"
+    assert system.patch(account_url, {"city": "Logroño"}, token=world["manager"]["email"]).status == 200
+    page = _page(browser)
+    _login(page, system, world["rep"]["email"])
+    page.goto(f"{system.url}/app/accounts/{world['account']['id']}")
+    latest = page.locator("section.history .timeline > li").first
+    assert world["manager"]["name"] in latest.inner_text()
+    assert latest.locator(".from").first.inner_text() == "Haro" and latest.locator(".to").first.inner_text() == "Logroño"
+    page.click("section.history p.more a")
+    page.wait_for_selector("h1")
+    assert page.locator(".history .timeline > li, ol.history > li").count() >= 2
+    assert page.problems == []
+    page.close()
 
 
 def _stage_of(system, deal_id: str) -> str:

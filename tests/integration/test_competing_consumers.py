@@ -212,7 +212,7 @@ def test_two_relays_on_one_outbox_publish_each_event_once_and_in_order(build, am
         for start in range(0, 400, 20):
             with accounts.db.transaction() as uow:
                 for seq in range(start, start + 20):
-                    uow.publish("accounts.account.updated", account_id, {"id": account_id, "seq": seq})
+                    uow.publish("accounts.account.updated", account_id, {"id": account_id, "seq": seq, "changes": {}})
         relays = []
         for _ in range(2):
             worker = accounts.worker()  # its own Database and connections, as in another pod

@@ -87,3 +87,13 @@ def test_revocation_bench_runs(servers):
     figures = bench_revocation(servers, 20)
     assert set(figures["ms_per_request"]) == {"off", "cached_1s", "uncached"}
     assert all(ms > 0 for ms in figures["ms_per_request"].values())
+
+
+@pytest.mark.integration
+def test_tracing_bench_runs(servers):
+    from bench.tracing import bench_tracing
+
+    figures = bench_tracing(servers, 3, rounds=1)
+    for op in ("read", "write"):
+        assert set(figures[op]["requests_per_s"]) == {"none", "off", "on"}
+    assert figures["hooks_cpu_us"]["with_traceparent"]["none_us"] > 0

@@ -1,0 +1,135 @@
+"""Field history (CONTRACTS §10): which fields of a record changed, from
+what to what, when and by whom.
+
+A change to a record is published through :func:`created`, :func:`updated`
+or :func:`deleted`. ``updated`` puts the fields that really changed in the
+event's data as ``changes`` (``{field: {"from": old, "to": new}}``, values
+as the API shows the record: money as ``{amount, currency}``, times
+RFC 3339). A service that keeps a field history of its records (its
+database has a ``field_history`` table: accounts, opportunities, support)
+also writes one entry per change in the same transaction, so the history
+holds exactly the changes that committed. ``actor_id`` is the principal of
+the request that made the change (null for jobs and event handlers).
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, MetaData, String, Table, insert, select
+
+from shared.db import BigId, UTCDateTime, utcnow
+from shared.http import Invalid, NotFound, decode_cursor, encode_cursor
+from shared.observability import current_actor_id
+
+# Bookkeeping every change moves: not a change of the record's own fields.
+IGNORED = frozenset({"id", "version", "created_at", "updated_at", "changes", "actor_id"})
+EMPTY = (None, "", [], {})  # what a new record's history does not list
+
+
+def history_table(metadata: MetaData) -> Table:
+    history = Table(
+        "field_history",
+        metadata,
+        Column("id", BigId, primary_key=True, autoincrement=True),
+        Column("aggregate", String(40), nullable=False),  # account, contact, opportunity, case
+        Column("record_id", String(36), nullable=False),
+        Column("type", String(200), nullable=False),  # the event that published the change
+        Column("event_id", String(36), nullable=True),
+        Column("actor_id", String(36), nullable=True),
+        Column("changes", JSON, nullable=False),
+        Column("time", UTCDateTime, nullable=False, default=utcnow),
+    )
+    Index("ix_field_history_record", history.c.record_id, history.c.id)
+    return history
+
+
+def _plain(value: Any) -> Any:
+    """A JSON value (what a client would read), whatever the representation held."""
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return json.loads(json.dumps(value, default=_json_default))
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def diff(before: Mapping | None, after: Mapping | None, ignore: frozenset[str] = IGNORED) -> dict[str, dict]:
+    """The fields whose value differs between two representations of a
+    record, in the order the record lists them. A field missing on one side
+    counts as null; bookkeeping fields (``ignore``) are left out."""
+    before, after = before or {}, after or {}
+    changes: dict[str, dict] = {}
+    for field in [*after, *(f for f in before if f not in after)]:
+        if field in ignore:
+            continue
+        old, new = _plain(before.get(field)), _plain(after.get(field))
+        if old != new:
+            changes[field] = {"from": old, "to": new}
+    return changes
+
+
+def _keep(uow, routing_key: str, record_id: str | None, event_id: str, changes: dict) -> None:
+    table = uow.db.tables.history
+    if table is None or record_id is None:
+        return
+    uow.session.execute(insert(table).values(
+        aggregate=routing_key.split(".")[1], record_id=str(record_id), type=routing_key, event_id=event_id,
+        actor_id=current_actor_id(), changes=changes, time=utcnow()))
+
+
+def created(uow, routing_key: str, record_id: str, data: dict) -> str:
+    """Publish a new record; its history starts with every field it was given, from null."""
+    event_id = uow.publish(routing_key, record_id, data)
+    _keep(uow, routing_key, record_id, event_id, diff(None, {k: v for k, v in data.items() if v not in EMPTY}))
+    return event_id
+
+
+def updated(uow, routing_key: str, record_id: str | None, data: dict, *, before: Mapping,
+            after: Mapping | None = None) -> dict[str, dict]:
+    """Publish a change with the fields that changed (``changes``) and keep it
+    in the history. ``after`` is the record as it is now when the event's
+    data is something else (a won deal's contract, a stage change's extra
+    field); by default the data is the record."""
+    changes = diff(before, data if after is None else after)
+    event_id = uow.publish(routing_key, record_id, {**data, "changes": changes})
+    _keep(uow, routing_key, record_id, event_id, changes)
+    return changes
+
+
+def deleted(uow, routing_key: str, record_id: str, data: dict, deleted_at: datetime) -> str:
+    """Publish a (soft) deletion; the history records when it happened."""
+    event_id = uow.publish(routing_key, record_id, data)
+    _keep(uow, routing_key, record_id, event_id,
+          {"deleted_at": {"from": None, "to": deleted_at.isoformat()}})
+    return event_id
+
+
+def page(session, table: Table, record_id: str, *, limit: int, cursor: str | None) -> dict:
+    """One page of a record's history, newest first (keyset on the entry id)."""
+    stmt = select(table).where(table.c.record_id == str(record_id))
+    if cursor:
+        try:
+            last_id = int(decode_cursor(cursor, arity=1)[0])
+        except (TypeError, ValueError):
+            raise Invalid("The cursor is not one this API returned.", errors={"cursor": ["Invalid cursor."]}) from None
+        stmt = stmt.where(table.c.id < last_id)
+    rows = session.execute(stmt.order_by(table.c.id.desc()).limit(limit + 1)).mappings().all()
+    next_cursor = encode_cursor([rows[limit - 1]["id"]]) if len(rows) > limit else None
+    items = [{"time": r["time"], "actor_id": r["actor_id"], "type": r["type"], "changes": r["changes"]}
+             for r in rows[:limit]]
+    return {"items": items, "next_cursor": next_cursor}
+
+
+def of_record(session, model, kind: str, record_id, args: dict) -> dict:
+    """``GET …/{id}/history``: 404 for a record that never existed; a deleted
+    record keeps its history (its last entry is the deletion)."""
+    if session.get(model, str(record_id)) is None:
+        raise NotFound.of(kind, record_id)
+    table = model.metadata.tables["field_history"]
+    return page(session, table, record_id, limit=args["limit"], cursor=args.get("cursor"))
