@@ -20,6 +20,7 @@ from typing import Mapping
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from shared import history
 from shared.auth import Principal
 from shared.db import utcnow
 from shared.http import Conflict, Invalid, NotFound, ensure_version
@@ -125,6 +126,7 @@ def put_rate(uow, actor: Principal, currency: str, data: dict, base: str,
     session = uow.session
     row = session.get(ExchangeRate, code, with_for_update=uow.db.is_postgres or None)
     created = row is None
+    before = None if created else _rate_event(row, actor.id)
     as_of = data.get("as_of") or utcnow()
     if created:
         row = ExchangeRate(currency=code, base=base, rate=data["rate"], as_of=as_of, updated_by=actor.id,
@@ -138,7 +140,10 @@ def put_rate(uow, actor: Principal, currency: str, data: dict, base: str,
         session.flush()
     except IntegrityError:
         raise Conflict("Someone set this rate at the same moment; retry.") from None
-    uow.publish("opportunities.exchange_rate.updated", code, {
-        "currency": code, "base_currency": base, "rate": format_rate(row.rate), "as_of": row.as_of.isoformat(),
-        "version": row.version, "updated_by": actor.id})
+    history.updated(uow, "opportunities.exchange_rate.updated", code, _rate_event(row, actor.id), before=before or {})
     return row, created
+
+
+def _rate_event(row: ExchangeRate, actor_id: str) -> dict:
+    return {"currency": row.currency, "base_currency": row.base, "rate": format_rate(row.rate),
+            "as_of": row.as_of.isoformat(), "version": row.version, "updated_by": actor_id}

@@ -68,6 +68,7 @@ class Product(Record):
     family = text()
     unit_price = money()
     active = fields.Boolean()
+    changes = field_changes()
 
 
 class ProductDeleted(Payload):
@@ -75,12 +76,13 @@ class ProductDeleted(Payload):
     code = fields.String(required=True)
 
 
-class ExchangeRateUpdated(Payload):
+class ExchangeRateUpdated(EventData):
     currency = fields.String(required=True)
     base_currency = fields.String(required=True)
     rate = fields.String(required=True, validate=validate.Regexp(r"^\d+(\.\d+)?$"))
     as_of = time(required=True)
     version = fields.Integer(required=True)
+    changes = field_changes()
 
 
 class Deleted(EventData):
