@@ -10,9 +10,11 @@ from shared.http import if_match
 from shared.schemas import ProblemSchema, page_of
 from shared.web import deps, current_settings, created, current_db, read_session, with_version
 
-from services.accounts import schemas, service, view
+from services.accounts import merge, schemas, service, view
 
 blp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Accounts (companies) and contacts")
+
+MOVED = "Merged into another record: `Location` is the same path with the survivor's id."
 
 
 def _directory():
@@ -47,6 +49,7 @@ class Accounts(MethodView):
 class AccountItem(MethodView):
     @blp.response(200, schemas.AccountOut)
     @blp.alt_response(404, schema=ProblemSchema)
+    @blp.alt_response(308, schema=ProblemSchema, description=MOVED)
     def get(self, account_id):
         """Read an account (with its ETag)."""
         account = service.get_account(read_session(), account_id)
@@ -55,6 +58,7 @@ class AccountItem(MethodView):
     @writes("account")
     @blp.arguments(schemas.AccountIn(partial=True))
     @blp.response(200, schemas.AccountOut)
+    @blp.alt_response(409, schema=ProblemSchema)
     @blp.alt_response(412, schema=ProblemSchema)
     def patch(self, changes, account_id):
         """Change an account; send `If-Match` with its ETag to avoid overwriting someone else's change."""
@@ -64,16 +68,36 @@ class AccountItem(MethodView):
 
     @writes("account")
     @blp.response(204)
+    @blp.alt_response(409, schema=ProblemSchema)
     def delete(self, account_id):
         """Delete an account (soft: it leaves lists, and `accounts.account.deleted` is published)."""
         with current_db().transaction() as uow:
             service.delete_account(uow, current_principal(), account_id, if_match(), _directory())
 
 
+@blp.route("/accounts/<uuid:account_id>/merge")
+class AccountMerge(MethodView):
+    @writes("account")
+    @blp.arguments(schemas.MergeIn)
+    @blp.response(200, schemas.AccountOut)
+    @blp.alt_response(404, schema=ProblemSchema)
+    @blp.alt_response(409, schema=ProblemSchema)
+    @blp.alt_response(412, schema=ProblemSchema)
+    @blp.alt_response(422, schema=ProblemSchema)
+    def post(self, data, account_id):
+        """Merge duplicates into this account: the others stay, marked merged into it (a GET of one answers 308
+        here); their contacts, deals, activities, cases, campaign members and timeline follow it. It keeps its own
+        values except the fields `fields` takes from a merged account."""
+        with current_db().transaction() as uow:
+            account = merge.merge_accounts(uow, current_principal(), account_id, data, if_match(), _directory())
+        return with_version(service.account_dict(account), account.version)
+
+
 @blp.route("/accounts/<uuid:account_id>/contacts")
 class AccountContacts(MethodView):
     @blp.arguments(schemas.ContactFilters, location="query")
     @blp.response(200, page_of(schemas.ContactOut))
+    @blp.alt_response(308, schema=ProblemSchema, description=MOVED)
     def get(self, args, account_id):
         """List an account's contacts."""
         session = read_session()
@@ -85,6 +109,7 @@ class AccountContacts(MethodView):
 @blp.route("/accounts/<uuid:account_id>/org-chart")
 class AccountOrgChart(MethodView):
     @blp.response(200, schemas.OrgChart)
+    @blp.alt_response(308, schema=ProblemSchema, description=MOVED)
     def get(self, account_id):
         """The account's org chart: a tree of contacts by `reports_to_id`."""
         return service.org_chart(read_session(), account_id)
@@ -93,6 +118,7 @@ class AccountOrgChart(MethodView):
 @blp.route("/accounts/<uuid:account_id>/view")
 class AccountViewItem(MethodView):
     @blp.response(200, schemas.AccountViewOut)
+    @blp.alt_response(308, schema=ProblemSchema, description=MOVED)
     def get(self, account_id):
         """The account view kept from other services' events: cases, pipeline, activity, health."""
         return view.account_view(read_session(), account_id, _default_currency())
@@ -123,6 +149,7 @@ class Contacts(MethodView):
 class ContactItem(MethodView):
     @blp.response(200, schemas.ContactOut)
     @blp.alt_response(404, schema=ProblemSchema)
+    @blp.alt_response(308, schema=ProblemSchema, description=MOVED)
     def get(self, contact_id):
         """Read a contact (with its ETag)."""
         contact = service.get_contact(read_session(), contact_id)
@@ -131,6 +158,7 @@ class ContactItem(MethodView):
     @writes("contact")
     @blp.arguments(schemas.ContactIn(partial=True))
     @blp.response(200, schemas.ContactOut)
+    @blp.alt_response(409, schema=ProblemSchema)
     @blp.alt_response(412, schema=ProblemSchema)
     def patch(self, changes, contact_id):
         """Change a contact; `If-Match` guards against lost updates."""
@@ -140,10 +168,29 @@ class ContactItem(MethodView):
 
     @writes("contact")
     @blp.response(204)
+    @blp.alt_response(409, schema=ProblemSchema)
     def delete(self, contact_id):
         """Delete a contact (soft; its reports move up to its manager)."""
         with current_db().transaction() as uow:
             service.delete_contact(uow, current_principal(), contact_id, if_match(), _directory())
+
+
+@blp.route("/contacts/<uuid:contact_id>/merge")
+class ContactMerge(MethodView):
+    @writes("contact")
+    @blp.arguments(schemas.MergeIn)
+    @blp.response(200, schemas.ContactOut)
+    @blp.alt_response(404, schema=ProblemSchema)
+    @blp.alt_response(409, schema=ProblemSchema)
+    @blp.alt_response(412, schema=ProblemSchema)
+    @blp.alt_response(422, schema=ProblemSchema)
+    def post(self, data, contact_id):
+        """Merge duplicates into this contact: the others stay, marked merged into it (a GET of one answers 308
+        here); deals, activities, cases, campaign memberships and reports follow it. It keeps its own values
+        except the fields `fields` takes from a merged contact."""
+        with current_db().transaction() as uow:
+            contact = merge.merge_contacts(uow, current_principal(), contact_id, data, if_match(), _directory())
+        return with_version(contact, contact.version)
 
 
 BLUEPRINTS = [blp]

@@ -128,3 +128,13 @@ class AccountViewOut(Base):
     health_score = fields.Integer()
     churn_risk = fields.String(validate=validate.OneOf(RISKS))
     health_reasons = fields.List(fields.String())
+
+
+class MergeIn(StrictBase):
+    merge_ids = fields.List(fields.UUID(), required=True, validate=validate.Length(min=1, max=20),
+                            metadata={"description": "the records to fold into this one (live, of the same kind)"})
+    fields_ = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=50)), values=fields.UUID(),
+                          load_default=dict, data_key="fields", attribute="fields",
+                          validate=validate.Length(max=30),
+                          metadata={"description": "field → the id of the record whose value the survivor keeps "
+                                                   "(default: the survivor's own)"})
