@@ -13,10 +13,10 @@ from sqlalchemy import or_, update
 
 from shared.auth import on_user_changed
 from shared.handover import handover_handler
-from shared.inbox import PermanentError
+from shared.inbox import PermanentError, merge_handlers
 from shared.replica import Replica
 
-from services.campaigns import schemas, service
+from services.campaigns import merging, schemas, service
 from services.campaigns.models import AccountReplica, ContactReplica, OpportunityReplica
 
 
@@ -150,7 +150,7 @@ def on_opportunity_deleted(event: dict, uow) -> None:
 
 # -- identity ------------------------------------------------------------------------
 
-HANDLERS = {
+HANDLERS = merge_handlers({
     "accounts.account.created": on_account_changed,
     "accounts.account.updated": on_account_changed,
     "accounts.account.deleted": on_account_deleted,
@@ -167,4 +167,4 @@ HANDLERS = {
     "identity.user.created": on_user_changed,
     "identity.user.updated": on_user_changed,
     "identity.user.handover_requested": handover_handler("campaigns", service.reassign_campaigns),
-}
+}, merging.HANDLERS)
