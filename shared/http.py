@@ -88,7 +88,7 @@ class Merged(Problem):
             headers["Location"] = location
         super().__init__(f"The {kind} {merged_id} was merged into {survivor_id}; use that one.",
                          status=308 if reading else 409, title="Permanent redirect" if reading else "Conflict",
-                         extra={"survivor_id": survivor_id}, headers=headers)
+                         extra={"merged_id": merged_id, "survivor_id": survivor_id}, headers=headers)
 
 
 class Unauthorized(Problem):
