@@ -1,5 +1,5 @@
 """What every consumer of ``accounts.<kind>.merged`` does with it
-(CONTRACTS §9, "Merge"; docs/data.md): read who survived, and re-point the
+(CONTRACTS §9, "Merge"; docs/merge.md): read who survived, and re-point the
 records it owns that named a merged id, each publishing its normal
 ``.updated`` event (third parties stay in sync; nobody reacts to those by
 merging again, so there is no loop).

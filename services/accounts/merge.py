@@ -1,4 +1,4 @@
-"""Merging duplicates (CONTRACTS §9, "Merge"; docs/data.md, "Merge"): one
+"""Merging duplicates (CONTRACTS §9, "Merge"; docs/merge.md): one
 record survives and the others fold into it, in one transaction.
 
 - The survivor keeps its own values, except the fields the request takes

@@ -1,4 +1,4 @@
-"""Activities' part of a merge (CONTRACTS §9, "Merge"; docs/data.md):
+"""Activities' part of a merge (CONTRACTS §9, "Merge"; docs/merge.md):
 activities that named a merged account or contact name the survivor, each
 publishing its normal ``activities.activity.updated``; the linked records
 of a merged account belong to the survivor, and the merged records' copies

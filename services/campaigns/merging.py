@@ -1,4 +1,4 @@
-"""Campaigns' part of a merge (CONTRACTS §9, "Merge"; docs/data.md).
+"""Campaigns' part of a merge (CONTRACTS §9, "Merge"; docs/merge.md).
 
 - A contact merged into another: in each campaign its membership becomes the
   survivor's — unless the survivor already is a member; then the survivor

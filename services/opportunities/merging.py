@@ -1,4 +1,4 @@
-"""Opportunities' part of a merge (CONTRACTS §9, "Merge"; docs/data.md):
+"""Opportunities' part of a merge (CONTRACTS §9, "Merge"; docs/merge.md):
 deals that named a merged account or contact name the survivor, each
 publishing its normal ``opportunities.opportunity.updated`` (closed deals
 too: the deal is final, but whose it is follows the customer). The merged

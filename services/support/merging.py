@@ -1,4 +1,4 @@
-"""Support's part of a merge (CONTRACTS §9, "Merge"; docs/data.md): cases
+"""Support's part of a merge (CONTRACTS §9, "Merge"; docs/merge.md): cases
 that named a merged account or contact name the survivor, each publishing
 its normal ``support.case.updated``; contacts of a merged account belong to
 the survivor in the replica, and the merged records' copies become
