@@ -130,11 +130,15 @@ class AccountViewOut(Base):
     health_reasons = fields.List(fields.String())
 
 
+def _few(chosen: dict) -> None:
+    if len(chosen) > 30:
+        raise ValidationError("At most 30 fields.")
+
+
 class MergeIn(StrictBase):
     merge_ids = fields.List(fields.UUID(), required=True, validate=validate.Length(min=1, max=20),
                             metadata={"description": "the records to fold into this one (live, of the same kind)"})
     fields_ = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=50)), values=fields.UUID(),
-                          load_default=dict, data_key="fields", attribute="fields",
-                          validate=validate.Length(max=30),
+                          load_default=dict, data_key="fields", attribute="fields", validate=_few,
                           metadata={"description": "field → the id of the record whose value the survivor keeps "
                                                    "(default: the survivor's own)"})
