@@ -1,7 +1,8 @@
 """Merges on the real Postgres and RabbitMQ (CONTRACTS §9, "Merge"): real
 workers carry accounts.<kind>.merged to deals, campaign members and the
-account view; a redelivered or repeated merge changes nothing twice, and a
-late event about a merged record does not bring it back."""
+account view; a redelivered or repeated merge changes nothing twice, a
+late event about a merged record does not bring it back, and a deal created
+at the very moment its account is merged away follows the survivor."""
 from __future__ import annotations
 
 import json
@@ -120,3 +121,45 @@ def test_a_redelivered_repeated_or_late_merge_changes_nothing_twice(build, amqp_
         assert keys == ["opportunities.opportunity.created", "opportunities.opportunity.updated"]
     finally:
         listener.delete()
+
+
+def test_a_deal_created_while_its_account_is_merged_away_follows_the_survivor(build):
+    """The race a merge must not lose: a deal being created for the merged
+    account (its replica row read, not yet committed) while the merge is
+    handled. The handler waits for the deal, then re-points it."""
+    import threading
+
+    from shared import events, inbox
+    from shared.auth import Principal
+    from services.opportunities import replica, service
+    from services.opportunities.handlers import HANDLERS
+    from services.opportunities.models import Opportunity
+
+    opps = build("opportunities", gateway_url=NOWHERE)
+    survivor, merged = str(uuid.uuid4()), str(uuid.uuid4())
+    with opps.db.transaction() as uow:
+        for account_id in (survivor, merged):
+            replica.upsert_account(uow.session, {"id": account_id, "name": f"Cuenta {account_id[:4]}", "version": 1})
+    event = events.new_event(source="accounts", type="accounts.account.merged", subject=survivor,
+                             data={"survivor_id": survivor, "merged_ids": [merged]})
+    outcome = []
+    handler = threading.Thread(target=lambda: outcome.append(inbox.handle(
+        opps.db, "cadena.opportunities.events", HANDLERS, "accounts.account.merged", events.encode(event))))
+    with opps.db.transaction() as uow:
+        deal = service.create_opportunity(uow, Principal(str(uuid.uuid4()), "admin", None), {
+            "name": "A destiempo", "account_id": merged, "amount": {"amount": "10.00", "currency": "EUR"}},
+            service.Deps())
+        handler.start()
+        until(lambda: _waiting_on_a_lock(opps), timeout=10)  # the merge waits for this deal
+    handler.join(timeout=15)
+    assert outcome == ["ack"]
+    with opps.db.sessions() as session:
+        assert session.get(Opportunity, deal.id).account_id == survivor
+
+
+def _waiting_on_a_lock(built) -> bool:
+    from sqlalchemy import text
+
+    with built.db.engine.connect() as conn:
+        return bool(conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                      "AND wait_event_type = 'Lock'")).scalar())
