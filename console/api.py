@@ -55,6 +55,18 @@ class Unavailable(ApiError):
     """The API did not answer (or answered a 5xx)."""
 
 
+class Moved(ApiError):
+    """A 3xx: the record was merged into another (``survivor_id``)."""
+
+    @property
+    def merged_id(self) -> str:
+        return str(self.problem.get("merged_id") or "")
+
+    @property
+    def survivor_id(self) -> str:
+        return str(self.problem.get("survivor_id") or "")
+
+
 def _query_string(query: dict | None) -> str:
     pairs = [(k, v) for k, v in (query or {}).items() if v not in (None, "")]
     return urlencode(pairs, doseq=True)
@@ -71,6 +83,8 @@ def _decode(status: int, headers: dict, body: bytes) -> Reply:
         raise Unavailable(status, data if isinstance(data, dict) else {})
     if status >= 400:
         raise ApiError(status, data if isinstance(data, dict) else {})
+    if status >= 300:
+        raise Moved(status, data if isinstance(data, dict) else {})
     return Reply(status, headers, data)
 
 

@@ -11,7 +11,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from console import i18n, labels, settings as console_settings
-from console.api import ApiError, Unavailable, build_api
+from console.api import ApiError, Moved, Unavailable, build_api
 from console.auth import LoggedOut, RefreshCoordinator, clear_session, current_user
 from console.directory import Directory
 from console.pages import BLUEPRINTS, NAV
@@ -119,6 +119,16 @@ def _install_errors(app: Flask) -> None:
     def _unavailable(exc):
         return render_template("error.html", title=_("Cadena is not answering right now"),
                                detail=_("Try again in a moment.")), 503
+
+    @app.errorhandler(Moved)
+    def _moved(exc: Moved):
+        """A merged record's page is its survivor's page."""
+        if exc.merged_id and exc.survivor_id and exc.merged_id in request.path:
+            target = request.script_root + request.path.replace(exc.merged_id, exc.survivor_id)
+            query = request.query_string.decode()
+            return redirect(target + (f"?{query}" if query else ""), code=303 if request.method == "POST" else 302)
+        return render_template("error.html", title=_("This record was merged into another"),
+                               detail=exc.detail), 409
 
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import datetime, timezone
 from urllib.parse import quote
 
-from shared.http import NotFound
+from shared.http import Merged, NotFound
 
 from gateway.clients import ServiceClient, ServiceUnavailable
 
@@ -66,6 +66,8 @@ class Customer360:
         account = got.get("accounts", {}).get("account")
         if account is not None and account.status == 404:
             raise NotFound.of("account", account_id)
+        if account is not None and account.status == 308:  # merged: the survivor's 360 is the one
+            raise Merged("account", account_id, (account.json() or {}).get("survivor_id"))
         return self._compose(got, sorted(unavailable))
 
     @staticmethod

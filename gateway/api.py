@@ -6,7 +6,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from shared.auth import current_principal, public
-from shared.http import if_match
+from shared.http import Merged, if_match
 from shared.schemas import ProblemSchema, page_of
 from shared.web import deps, created, current_db, read_session, with_version
 
@@ -20,6 +20,8 @@ from gateway import api_clients, handover, identity, schemas, timeline
 from gateway.deps import GatewayDeps
 from gateway.tokens import TokenIssuer, revoke_session
 from gateway.openapi import merged_spec
+
+MERGED = "The account was merged into another: `Location` is the same path with the survivor's id."
 
 auth = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Tokens and signing keys")
 users = Blueprint("users", __name__, url_prefix="/api/v1", description="Users, roles and teams")
@@ -204,6 +206,7 @@ class ApiClientItem(MethodView):
 class Customer360(MethodView):
     @customers.response(200, schemas.Customer360Out)
     @customers.alt_response(404, schema=ProblemSchema)
+    @customers.alt_response(308, schema=ProblemSchema, description=MERGED)
     def get(self, account_id):
         """Everything about a customer from every service, asked in parallel with one deadline;
         services that did not answer in time are listed in `unavailable` (and `partial` is true)."""
@@ -215,9 +218,15 @@ class Customer360(MethodView):
 class CustomerTimeline(MethodView):
     @customers.arguments(ListArgs, location="query")
     @customers.response(200, schemas.TimelinePage)
+    @customers.alt_response(308, schema=ProblemSchema, description=MERGED)
     def get(self, args, account_id):
-        """Everything that happened to a customer across services, newest first (kept from the events)."""
-        items, cursor = timeline.page(read_session(), str(account_id), args["limit"], args.get("cursor"))
+        """Everything that happened to a customer across services, newest first (kept from the events);
+        the accounts merged into this one show here too."""
+        session = read_session()
+        survivor = timeline.survivor_of(session, str(account_id))
+        if survivor is not None:
+            raise Merged("account", account_id, survivor)
+        items, cursor = timeline.page(session, str(account_id), args["limit"], args.get("cursor"))
         return {"items": items, "next_cursor": cursor}
 
 

@@ -66,6 +66,7 @@ def create_app(settings: config.Settings | None = None):
 # Order matters: the first matching pattern handles an event.
 HANDLERS = {
     "*.handover.completed": handover.on_handover_completed,
+    "accounts.account.merged": timeline.on_account_merged,
     "#": timeline.record,
 }
 

@@ -1,4 +1,5 @@
-"""The gateway's tables: users, signing keys, logins, API clients, handovers, the timeline."""
+"""The gateway's tables: users, signing keys, logins, API clients, handovers, the timeline and
+account merges."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -75,6 +76,17 @@ class TimelineEntry(Base):
     data: Mapped[dict] = mapped_column(JSON, nullable=False)
 
     __table_args__ = (Index("ix_timeline_account_time", "account_id", "time", "event_id"),)
+
+
+class AccountMerge(Base):
+    """An account merged into another (accounts.account.merged): its timeline
+    shows under the survivor's."""
+
+    __tablename__ = "account_merges"
+
+    merged_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    survivor_id: Mapped[str] = mapped_column(String(36), nullable=False, index=True)
+    merged_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
 
 class AuthSession(Base):

@@ -1,5 +1,10 @@
 """The customer timeline: every event that concerns an account, kept by the
-gateway from the bus, so it is complete even while a service is down."""
+gateway from the bus, so it is complete even while a service is down.
+
+A merged account's entries stay as they were recorded and show under its
+survivor (and under the survivor's survivor, should that be merged in turn):
+``account_merges`` remembers who was merged into whom, so an event about a
+merged account that arrives late still lands on the survivor's timeline."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -8,15 +13,16 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from shared.http import keyset_page
+from shared.merges import merged_ids
 
-from gateway.models import TimelineEntry
+from gateway.models import AccountMerge, TimelineEntry
 
 VERBS = {
     "created": "created", "updated": "updated", "deleted": "deleted", "won": "won", "lost": "lost",
     "completed": "completed", "opened": "opened", "resolved": "resolved", "closed": "closed",
     "launched": "launched", "responded": "responded", "lifecycle_changed": "changed lifecycle stage",
     "stage_changed": "moved stage", "sla_breached": "breached its SLA", "satisfaction_rated": "was rated",
-    "reminder_due": "reminder due",
+    "reminder_due": "reminder due", "merged": "merged",
 }
 
 
@@ -73,8 +79,44 @@ def record(event: dict, uow) -> None:
     ).on_conflict_do_nothing(index_elements=["event_id"]))
 
 
+def on_account_merged(event: dict, uow) -> None:
+    """accounts.account.merged: remember who survived, and keep the event itself."""
+    survivor, merged = merged_ids(event)
+    time = datetime.fromisoformat(event["time"].replace("Z", "+00:00"))
+    dialect = postgresql if uow.db.is_postgres else sqlite
+    uow.session.execute(dialect.insert(AccountMerge).values(
+        [{"merged_id": m, "survivor_id": survivor, "merged_at": time} for m in merged]
+    ).on_conflict_do_nothing(index_elements=["merged_id"]))
+    record(event, uow)
+
+
+def survivor_of(session, account_id: str) -> str | None:
+    """The account a merged one now lives on as (None when it was not merged)."""
+    survivor, seen = None, set()
+    current = str(account_id)
+    while current not in seen:
+        seen.add(current)
+        row = session.get(AccountMerge, current)
+        if row is None:
+            break
+        survivor = current = row.survivor_id
+    return survivor
+
+
+def accounts_of(session, account_id: str) -> set[str]:
+    """The account and every account merged into it (at any depth)."""
+    ids = frontier = {str(account_id)}
+    while frontier:
+        found = set(session.scalars(select(AccountMerge.merged_id).where(AccountMerge.survivor_id.in_(frontier))))
+        frontier = found - ids
+        ids = ids | frontier
+    return ids
+
+
 def page(session, account_id: str, limit: int, cursor: str | None):
-    stmt = select(TimelineEntry).where(TimelineEntry.account_id == str(account_id))
+    ids = accounts_of(session, account_id)
+    stmt = select(TimelineEntry).where(TimelineEntry.account_id.in_(sorted(ids)) if len(ids) > 1
+                                       else TimelineEntry.account_id == str(account_id))
     rows, next_cursor = keyset_page(session, stmt, TimelineEntry.time, TimelineEntry.event_id,
                                     limit=limit, cursor=cursor, descending=True)
     items = [{"id": r.event_id, "type": r.type, "time": r.time, "service": r.service, "subject": r.subject,

@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from typing import Any, Sequence
 
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import Select, tuple_
 from sqlalchemy.exc import DataError, OperationalError
@@ -67,6 +67,28 @@ class Conflict(Problem):
 
 class Forbidden(Problem):
     status, title, slug = 403, "Forbidden", "forbidden"
+
+
+class Merged(Problem):
+    """The record was merged into another (CONTRACTS §9, "Merge"). A read
+    answers 308 with the survivor's address in ``Location`` (the same path,
+    the survivor's id); a write answers 409 — it is never applied to the
+    survivor behind the caller's back."""
+
+    slug = "merged"
+
+    def __init__(self, kind: str, merged_id: Any, survivor_id: Any):
+        merged_id, survivor_id = str(merged_id), str(survivor_id)
+        reading = has_request_context() and request.method in ("GET", "HEAD")
+        headers = {}
+        if reading:
+            location = request.path.replace(merged_id, survivor_id)
+            if request.query_string:
+                location += "?" + request.query_string.decode("latin-1")
+            headers["Location"] = location
+        super().__init__(f"The {kind} {merged_id} was merged into {survivor_id}; use that one.",
+                         status=308 if reading else 409, title="Permanent redirect" if reading else "Conflict",
+                         extra={"merged_id": merged_id, "survivor_id": survivor_id}, headers=headers)
 
 
 class Unauthorized(Problem):

@@ -33,7 +33,8 @@ class PeerUnavailable(Exception):
 
 def fetch_record(url: str, token: str | None, *, timeout: float, connect_timeout: float = 1.0,
                  missing: tuple[int, ...] = (404,)) -> dict | None:
-    """GET a JSON object: None when the service answers one of ``missing``;
+    """GET a JSON object: None when the service answers one of ``missing`` (or
+    308, a record merged into another);
     PeerUnavailable when it cannot be asked, fails, or answers something else."""
     if not token:
         raise PeerUnavailable("no caller token to forward")
@@ -46,8 +47,8 @@ def fetch_record(url: str, token: str | None, *, timeout: float, connect_timeout
                              timeout=urllib3.Timeout(connect=min(connect_timeout, timeout), read=timeout))
     except urllib3.exceptions.HTTPError as exc:
         raise PeerUnavailable(f"unreachable ({type(exc).__name__})") from None
-    if resp.status in missing:
-        return None
+    if resp.status in missing or resp.status == 308:
+        return None  # 308: merged into another record, so not a live record of its own
     if resp.status != 200:
         raise PeerUnavailable(f"answered {resp.status}")
     try:

@@ -8,6 +8,9 @@ one read-through for a record whose event has not arrived yet.
   a deleted record back. Columns named in ``keep`` keep their value when the
   new one is missing (an event that carries less than the record).
 - ``Replica.mark_deleted``: a tombstone, whether or not the record was known.
+- ``held(session, model, key)``: the row a write is about to point to, held
+  (FOR SHARE on Postgres) until the write commits, so a merge or deletion of
+  that record handled meanwhile waits, and one handled before is seen.
 - ``ReadThrough(owner, url).fetch(path, token)``: the record from its owner
   (the caller's token, a short timeout); ``None`` when the owner says there
   is none; when the owner cannot be asked, the one answer is 503
@@ -79,6 +82,15 @@ class Replica:
             changes[self.stamp] = values[self.stamp]
         session.execute(stmt.on_conflict_do_update(
             index_elements=[self.table.c[k] for k in self.key], set_=changes))
+
+
+def held(session, model, key):
+    """A replica row for a write that will point to it: on Postgres it is held
+    FOR SHARE until the transaction ends, so the tombstone of a merge (or a
+    deletion) handled at the same moment either is seen here or waits for this
+    write and then re-points it — a new record never points to a merged one."""
+    lock = {"read": True} if session.get_bind().dialect.name == "postgresql" else None
+    return session.get(model, key, with_for_update=lock, populate_existing=lock is not None)
 
 
 class ReadThrough:

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 
 from console.pages import (accounts, agenda, api_clients, auth, campaigns, cases, contacts, forecast, handover,
                            history, pipeline, search, today, users)
+from console.pages import merge  # noqa: F401  (its pages join the accounts and contacts blueprints)
 from console.permissions import can
 
 

@@ -11,10 +11,12 @@ from shared.http import ListArgs, if_match
 from shared.schemas import HistoryEntry, ProblemSchema, page_of
 from shared.web import deps, current_settings, created, current_db, read_session, with_version
 
-from services.accounts import schemas, service, value, view
+from services.accounts import merge, schemas, service, value, view
 from services.accounts.models import Account, Contact
 
 blp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Accounts (companies) and contacts")
+
+MOVED = "Merged into another record: `Location` is the same path with the survivor's id."
 
 
 def _directory():
@@ -58,6 +60,7 @@ def value_page(args: dict) -> dict:
 class AccountItem(MethodView):
     @blp.response(200, schemas.AccountOut)
     @blp.alt_response(404, schema=ProblemSchema)
+    @blp.alt_response(308, schema=ProblemSchema, description=MOVED)
     def get(self, account_id):
         """Read an account (with its ETag)."""
         account = service.get_account(read_session(), account_id)
@@ -66,6 +69,7 @@ class AccountItem(MethodView):
     @writes("account")
     @blp.arguments(schemas.AccountIn(partial=True))
     @blp.response(200, schemas.AccountOut)
+    @blp.alt_response(409, schema=ProblemSchema)
     @blp.alt_response(412, schema=ProblemSchema)
     def patch(self, changes, account_id):
         """Change an account; send `If-Match` with its ETag to avoid overwriting someone else's change."""
@@ -75,6 +79,7 @@ class AccountItem(MethodView):
 
     @writes("account")
     @blp.response(204)
+    @blp.alt_response(409, schema=ProblemSchema)
     def delete(self, account_id):
         """Delete an account (soft: it leaves lists, and `accounts.account.deleted` is published)."""
         with current_db().transaction() as uow:
@@ -91,10 +96,29 @@ class AccountHistory(MethodView):
         return history.of_record(read_session(), Account, "account", account_id, args)
 
 
+@blp.route("/accounts/<uuid:account_id>/merge")
+class AccountMerge(MethodView):
+    @writes("account")
+    @blp.arguments(schemas.MergeIn)
+    @blp.response(200, schemas.AccountOut)
+    @blp.alt_response(404, schema=ProblemSchema)
+    @blp.alt_response(409, schema=ProblemSchema)
+    @blp.alt_response(412, schema=ProblemSchema)
+    @blp.alt_response(422, schema=ProblemSchema)
+    def post(self, data, account_id):
+        """Merge duplicates into this account: the others stay, marked merged into it (a GET of one answers 308
+        here); their contacts, deals, activities, cases, campaign members and timeline follow it. It keeps its own
+        values except the fields `fields` takes from a merged account."""
+        with current_db().transaction() as uow:
+            account = merge.merge_accounts(uow, current_principal(), account_id, data, if_match(), _directory())
+        return with_version(service.account_dict(account), account.version)
+
+
 @blp.route("/accounts/<uuid:account_id>/contacts")
 class AccountContacts(MethodView):
     @blp.arguments(schemas.ContactFilters, location="query")
     @blp.response(200, page_of(schemas.ContactOut))
+    @blp.alt_response(308, schema=ProblemSchema, description=MOVED)
     def get(self, args, account_id):
         """List an account's contacts."""
         session = read_session()
@@ -106,6 +130,7 @@ class AccountContacts(MethodView):
 @blp.route("/accounts/<uuid:account_id>/org-chart")
 class AccountOrgChart(MethodView):
     @blp.response(200, schemas.OrgChart)
+    @blp.alt_response(308, schema=ProblemSchema, description=MOVED)
     def get(self, account_id):
         """The account's org chart: a tree of contacts by `reports_to_id`."""
         return service.org_chart(read_session(), account_id)
@@ -114,6 +139,7 @@ class AccountOrgChart(MethodView):
 @blp.route("/accounts/<uuid:account_id>/view")
 class AccountViewItem(MethodView):
     @blp.response(200, schemas.AccountViewOut)
+    @blp.alt_response(308, schema=ProblemSchema, description=MOVED)
     def get(self, account_id):
         """The account view kept from other services' events: cases, pipeline, activity, health."""
         return view.account_view(read_session(), account_id, _default_currency())
@@ -144,6 +170,7 @@ class Contacts(MethodView):
 class ContactItem(MethodView):
     @blp.response(200, schemas.ContactOut)
     @blp.alt_response(404, schema=ProblemSchema)
+    @blp.alt_response(308, schema=ProblemSchema, description=MOVED)
     def get(self, contact_id):
         """Read a contact (with its ETag)."""
         contact = service.get_contact(read_session(), contact_id)
@@ -152,6 +179,7 @@ class ContactItem(MethodView):
     @writes("contact")
     @blp.arguments(schemas.ContactIn(partial=True))
     @blp.response(200, schemas.ContactOut)
+    @blp.alt_response(409, schema=ProblemSchema)
     @blp.alt_response(412, schema=ProblemSchema)
     def patch(self, changes, contact_id):
         """Change a contact; `If-Match` guards against lost updates."""
@@ -161,6 +189,7 @@ class ContactItem(MethodView):
 
     @writes("contact")
     @blp.response(204)
+    @blp.alt_response(409, schema=ProblemSchema)
     def delete(self, contact_id):
         """Delete a contact (soft; its reports move up to its manager)."""
         with current_db().transaction() as uow:
@@ -175,6 +204,24 @@ class ContactHistory(MethodView):
     def get(self, args, contact_id):
         """The contact's field history, newest first: who changed which fields, from what to what."""
         return history.of_record(read_session(), Contact, "contact", contact_id, args)
+
+
+@blp.route("/contacts/<uuid:contact_id>/merge")
+class ContactMerge(MethodView):
+    @writes("contact")
+    @blp.arguments(schemas.MergeIn)
+    @blp.response(200, schemas.ContactOut)
+    @blp.alt_response(404, schema=ProblemSchema)
+    @blp.alt_response(409, schema=ProblemSchema)
+    @blp.alt_response(412, schema=ProblemSchema)
+    @blp.alt_response(422, schema=ProblemSchema)
+    def post(self, data, contact_id):
+        """Merge duplicates into this contact: the others stay, marked merged into it (a GET of one answers 308
+        here); deals, activities, cases, campaign memberships and reports follow it. It keeps its own values
+        except the fields `fields` takes from a merged contact."""
+        with current_db().transaction() as uow:
+            contact = merge.merge_contacts(uow, current_principal(), contact_id, data, if_match(), _directory())
+        return with_version(contact, contact.version)
 
 
 BLUEPRINTS = [blp]

@@ -1,7 +1,7 @@
 """Accounts' events: their payload contracts."""
 from __future__ import annotations
 
-from marshmallow import fields
+from marshmallow import fields, validate
 
 from shared.contracts import (EventData, HandoverCompleted, Record, contracts, field_changes,
                               ident, money, text)
@@ -46,6 +46,14 @@ class LifecycleChanged(EventData):
     to = fields.String(required=True)
 
 
+class Merged(EventData):
+    survivor_id = ident()
+    merged_ids = fields.List(fields.String(validate=validate.Length(min=1, max=64)), required=True,
+                             validate=validate.Length(min=1))
+    account_id = ident(required=False)  # the survivor's account (for an account, the survivor itself)
+    chosen = fields.Dict(keys=fields.String(), values=fields.String(), allow_none=True, data_key="fields")
+
+
 CONTRACTS = [
     *contracts("An account (company) was created or changed: the full account.", Account,
                "accounts.account.created", "accounts.account.updated"),
@@ -55,5 +63,11 @@ CONTRACTS = [
     *contracts("A contact was deleted (soft).", ContactDeleted, "accounts.contact.deleted"),
     *contracts("A contact moved in its lifecycle (prospect → potential → active → inactive customer).",
                LifecycleChanged, "accounts.contact.lifecycle_changed"),
+    *contracts("Accounts were merged into one (`survivor_id`); the merged ones stay, marked `merged_into`, and "
+               "whatever pointed to a merged id should point to the survivor. `fields` names the merged record "
+               "whose value the survivor took, per field.", Merged, "accounts.account.merged"),
+    *contracts("Contacts were merged into one (`survivor_id`); the merged ones stay, marked `merged_into`, and "
+               "whatever pointed to a merged id should point to the survivor. `account_id` is the survivor's "
+               "account.", Merged, "accounts.contact.merged"),
     *contracts("Accounts finished its part of a handover.", HandoverCompleted, "accounts.handover.completed"),
 ]

@@ -17,8 +17,6 @@ class Base(DeclarativeBase):
 TABLES = common_tables(Base.metadata, field_history=True)
 
 
-
-
 class Account(Versioned, Base):
     __tablename__ = "accounts"
     __mapper_args__ = {"version_id_col": Versioned.version}  # optimistic concurrency
@@ -39,9 +37,14 @@ class Account(Versioned, Base):
     parent_account_id: Mapped[str | None] = mapped_column(ForeignKey("accounts.id"))
     tags: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
     notes: Mapped[str | None] = mapped_column(Text)
+    # Merged into another account (services/accounts/merge.py): kept, out of
+    # lists, and a GET answers 308 to the survivor.
+    merged_into: Mapped[str | None] = mapped_column(String(36))
+    merged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         Index("ix_accounts_created", "created_at", "id"),
+        Index("ix_accounts_merged_into", "merged_into"),
         Index("ix_accounts_owner", "owner_id"),
         Index("ix_accounts_name", "name"),
     )
@@ -65,9 +68,12 @@ class Contact(Versioned, Base):
     interests: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
     notes: Mapped[str | None] = mapped_column(Text)
     lifecycle_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    merged_into: Mapped[str | None] = mapped_column(String(36))  # as Account.merged_into
+    merged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         Index("ix_contacts_created", "created_at", "id"),
+        Index("ix_contacts_merged_into", "merged_into"),
         Index("ix_contacts_account", "account_id"),
         Index("ix_contacts_owner", "owner_id"),
         # One live contact per address; a soft-deleted one frees it.

@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from shared.db import utcnow
 
 from services.accounts.models import Account, AccountView
+from services.accounts.service import live_account_id
 
 
 def _time(value) -> datetime | None:
@@ -55,7 +56,7 @@ def on_activity_recorded(event, uow):
         return
     recorded = _time(data.get("completed_at") if event["type"].endswith(".completed") else data.get("created_at"))
     moment = engaged_at(data, recorded or _time(event.get("time")) or utcnow())
-    touch_last_activity(uow, str(account_id), moment)
+    touch_last_activity(uow, live_account_id(uow.session, account_id), moment)
 
 
 HANDLERS = {

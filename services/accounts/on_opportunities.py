@@ -5,7 +5,8 @@ Each deal's last known state is kept per deal (ViewOpportunity) and the
 account's figures are recomputed from those rows, so a redelivered or
 reordered event can never count a deal twice. A deal's status only moves
 forward (open → lost → deleted, open → won), so a late "open" event never
-reopens a closed deal.
+reopens a closed deal. An event that names a merged account counts for the
+account it was merged into.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from shared.inbox import PermanentError
 
 from services.accounts.models import Account, AccountView, Contact, ViewOpportunity
 from services.accounts import value
-from services.accounts.service import move_lifecycle
+from services.accounts.service import live_account_id, move_lifecycle
 
 OPEN_STAGES = frozenset({"prospecting", "qualification", "proposal", "negotiation"})
 RANK = {"open": 0, "lost": 1, "deleted": 2, "won": 3}
@@ -47,7 +48,7 @@ def _view(uow, account_id: str, currency: str) -> AccountView:
     return session.scalars(stmt).one()
 
 
-def _recompute(uow, account_id: str, currency: str, won_at: datetime | None = None) -> None:
+def recompute(uow, account_id: str, currency: str, won_at: datetime | None = None) -> None:
     view = _view(uow, account_id, currency)
     rows = uow.session.execute(
         select(ViewOpportunity.status, ViewOpportunity.currency, func.count(), func.sum(ViewOpportunity.amount))
@@ -103,7 +104,7 @@ def _apply(uow, opportunity_id: str, account_id: str, money: tuple[Decimal, str]
     session.flush()
     currency = money[1] if money else "EUR"
     for account in sorted(touched):  # one lock order for every transaction
-        _recompute(uow, account, currency, won_at if account == account_id else None)
+        recompute(uow, account, currency, won_at if account == account_id else None)
     return True
 
 
@@ -120,16 +121,17 @@ def on_opportunity_changed(event: dict, uow) -> None:
     stage = data["stage"]
     if stage not in OPEN_STAGES:
         return  # closing arrives as .won / .lost
-    if not _apply(uow, str(data["id"]), str(data["account_id"]), _money(data.get("amount")), "open"):
+    account_id = live_account_id(uow.session, data["account_id"])
+    if not _apply(uow, str(data["id"]), account_id, _money(data.get("amount")), "open"):
         return
-    for contact in _contacts(uow, str(data["account_id"]), ("prospect",)):
+    for contact in _contacts(uow, account_id, ("prospect",)):
         move_lifecycle(uow, contact, "potential_customer")
 
 
 def on_opportunity_won(event: dict, uow) -> None:
     """A won deal: into won_total once, and the account's contacts become active customers."""
     data = event["data"]
-    account_id = str(data["account"]["id"])
+    account_id = live_account_id(uow.session, data["account"]["id"])
     money = _money(data.get("amount"))
     won_at = datetime.fromisoformat(data["won_at"]) if data.get("won_at") else utcnow()
     if won_at.tzinfo is None:
@@ -142,12 +144,14 @@ def on_opportunity_won(event: dict, uow) -> None:
 
 def on_opportunity_lost(event: dict, uow) -> None:
     data = event["data"]
-    _apply(uow, str(data["opportunity_id"]), str(data["account_id"]), _money(data.get("amount")), "lost")
+    _apply(uow, str(data["opportunity_id"]), live_account_id(uow.session, data["account_id"]),
+           _money(data.get("amount")), "lost")
 
 
 def on_opportunity_deleted(event: dict, uow) -> None:
     data = event["data"]
-    _apply(uow, str(data.get("opportunity_id") or data["id"]), str(data["account_id"]), None, "deleted")
+    _apply(uow, str(data.get("opportunity_id") or data["id"]), live_account_id(uow.session, data["account_id"]),
+           None, "deleted")
 
 
 HANDLERS = {

@@ -6,7 +6,7 @@ counted again from its ViewCase rows rather than moved by +1/-1, so a
 redelivered or re-ordered event cannot make them drift. `breached` and
 `satisfaction` only ever go one way (a breach is never undone, a rating is
 given once), so they are safe in any order; `is_open` follows the latest
-full-case event.
+full-case event. A case of a merged account counts for its survivor.
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from shared.inbox import PermanentError
 
 from services.accounts.models import Account, AccountView, ViewCase
+from services.accounts.service import live_account_id
 
 OPEN_STATUSES = ("new", "open", "pending")
 LOW_SCORE = 2  # a rating of 1 or 2 counts as low satisfaction
@@ -65,7 +66,7 @@ def on_case_changed(event: dict, uow) -> None:
     session = uow.session
     data = event["data"]
     case_id = _case_id(event)
-    account_id = data.get("account_id")
+    account_id = live_account_id(session, data["account_id"]) if data.get("account_id") else None
     row = session.get(ViewCase, case_id)
     before = row.account_id if row is not None else None
     if not account_id:  # not (or no longer) about an account
@@ -101,7 +102,7 @@ def on_case_breached(event: dict, uow) -> None:
     data = event["data"]
     if not data.get("account_id"):
         return
-    row = _row(uow.session, _case_id(event), data["account_id"])
+    row = _row(uow.session, _case_id(event), live_account_id(uow.session, data["account_id"]))
     row.breached = True
     recount(uow.session, row.account_id)
 
@@ -117,7 +118,8 @@ def on_case_rated(event: dict, uow) -> None:
     case_id = _case_id(event)
     row = uow.session.get(ViewCase, case_id)
     if row is None:  # the case's own events have not arrived yet; a rated case is resolved
-        row = ViewCase(case_id=case_id, account_id=data["account_id"], is_open=False, breached=False)
+        row = ViewCase(case_id=case_id, account_id=live_account_id(uow.session, data["account_id"]), is_open=False,
+                       breached=False)
         uow.session.add(row)
     if row.satisfaction is None:
         row.satisfaction = score

@@ -145,3 +145,17 @@ class AccountViewOut(Base):
                        "has no exchange rate (see lifetime_value_missing_rates)."})
     lifetime_value_missing_rates = fields.List(fields.String(), metadata={
         "description": "Currencies of won deals without an exchange rate (then lifetime_value is null)."})
+
+
+def _few(chosen: dict) -> None:
+    if len(chosen) > 30:
+        raise ValidationError("At most 30 fields.")
+
+
+class MergeIn(StrictBase):
+    merge_ids = fields.List(fields.UUID(), required=True, validate=validate.Length(min=1, max=20),
+                            metadata={"description": "the records to fold into this one (live, of the same kind)"})
+    fields_ = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=50)), values=fields.UUID(),
+                          load_default=dict, data_key="fields", attribute="fields", validate=_few,
+                          metadata={"description": "field → the id of the record whose value the survivor keeps "
+                                                   "(default: the survivor's own)"})

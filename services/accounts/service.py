@@ -8,7 +8,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from shared import history
 from shared.auth import Principal, UserDirectory, authorize_write
 from shared.db import new_id, utcnow
-from shared.http import Conflict, Invalid, NotFound, PreconditionFailed, ensure_version, keyset_page
+from shared.http import Conflict, Invalid, Merged, NotFound, PreconditionFailed, ensure_version, keyset_page
 
 from services.accounts import schemas
 from services.accounts.models import Account, Contact
@@ -46,10 +46,25 @@ def _clean(data: dict) -> dict:
 # -- accounts ---------------------------------------------------------------
 
 def get_account(session, account_id: str) -> Account:
+    """A live account; one merged into another is a Merged problem (308 to read, 409 to write)."""
     account = session.get(Account, str(account_id))
+    if account is not None and account.merged_into:
+        raise Merged("account", account.id, account.merged_into)
     if account is None or account.deleted_at is not None:
         raise NotFound.of("account", account_id)
     return account
+
+
+def live_account_id(session, account_id: str) -> str:
+    """The account that now stands for ``account_id``: itself, or the one it
+    was merged into (a late event about a merged account counts for its survivor)."""
+    account_id, seen = str(account_id), set()
+    account = session.get(Account, account_id)
+    while account is not None and account.merged_into and account.id not in seen:
+        seen.add(account.id)
+        account_id = account.merged_into
+        account = session.get(Account, account_id)
+    return account_id
 
 
 def _check_owner(session, actor: Principal, kind: str, owner_id: str, directory: UserDirectory | None) -> None:
@@ -119,7 +134,7 @@ def update_account(uow, actor: Principal, account_id: str, changes: dict, expect
     _apply_account(account, changes)
     if not session.is_modified(account):
         return account
-    _flush_versioned(session)
+    flush_versioned(session)
     history.updated(uow, "accounts.account.updated", account.id, account_data(account), before=before)
     return account
 
@@ -131,12 +146,12 @@ def delete_account(uow, actor: Principal, account_id: str, expected: set[str] | 
     ensure_version(account.version, expected)
     authorize_write(actor, "account", account.owner_id, directory, session)
     account.deleted_at = utcnow()
-    _flush_versioned(session)
+    flush_versioned(session)
     history.deleted(uow, "accounts.account.deleted", account.id, {"id": account.id, "name": account.name},
                     account.deleted_at)
 
 
-def _flush_versioned(session) -> None:
+def flush_versioned(session) -> None:
     try:
         session.flush()
     except StaleDataError:
@@ -180,7 +195,10 @@ def filtered_accounts(args: dict):
 # -- contacts ---------------------------------------------------------------
 
 def get_contact(session, contact_id: str) -> Contact:
+    """A live contact; one merged into another is a Merged problem (308 to read, 409 to write)."""
     contact = session.get(Contact, str(contact_id))
+    if contact is not None and contact.merged_into:
+        raise Merged("contact", contact.id, contact.merged_into)
     if contact is None or contact.deleted_at is not None:
         raise NotFound.of("contact", contact_id)
     return contact
@@ -285,7 +303,7 @@ def delete_contact(uow, actor: Principal, contact_id: str, expected: set[str] | 
     contact.deleted_at = utcnow()
     for report in session.scalars(select(Contact).where(Contact.reports_to_id == contact.id)):
         report.reports_to_id = contact.reports_to_id  # reports move up one level
-    _flush_versioned(session)
+    flush_versioned(session)
     history.deleted(uow, "accounts.contact.deleted", contact.id, {"id": contact.id, "account_id": contact.account_id},
                     contact.deleted_at)
 

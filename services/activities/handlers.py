@@ -9,8 +9,9 @@ import uuid
 
 from shared.auth import on_user_changed
 from shared.handover import handover_handler
-from shared.inbox import PermanentError
+from shared.inbox import PermanentError, merge_handlers
 
+from services.activities import merging
 from services.activities.links import Record, record_from, upsert
 from services.activities.service import reassign_owner
 
@@ -57,7 +58,7 @@ def on_case_deleted(event, uow):
     upsert(uow.session, uow.db.is_postgres, _keep(event, "case"), deleted=True)
 
 
-HANDLERS = {
+HANDLERS = merge_handlers({
     "identity.user.created": on_user_changed,
     "identity.user.updated": on_user_changed,
     "identity.user.handover_requested": handover_handler("activities", reassign_owner),
@@ -74,4 +75,4 @@ HANDLERS = {
     "support.case.opened": on_case_changed,
     "support.case.updated": on_case_changed,
     "support.case.deleted": on_case_deleted,
-}
+}, merging.HANDLERS)

@@ -12,7 +12,7 @@ from shared import config
 from shared.auth import Principal
 from shared.observability import get_logger
 from shared.peer import PeerUnavailable, fetch_record
-from shared.replica import Replica
+from shared.replica import Replica, held
 
 from services.activities.models import LinkedRecord
 
@@ -104,7 +104,7 @@ class Links:
     def find(self, session, is_postgres: bool, kind: str, record_id: str, principal: Principal) -> LinkedRecord | None:
         """The record, None if it does not exist (or was deleted); Unverifiable
         when its owner cannot be asked."""
-        row = session.get(LinkedRecord, (kind, str(record_id)))
+        row = held(session, LinkedRecord, (kind, str(record_id)))
         if row is not None:
             return None if row.deleted else row
         data = self.fetch(kind, str(record_id), principal)

@@ -13,10 +13,10 @@ from sqlalchemy import or_, update
 
 from shared.auth import on_user_changed
 from shared.handover import handover_handler
-from shared.inbox import PermanentError
+from shared.inbox import PermanentError, merge_handlers
 from shared.replica import Replica
 
-from services.campaigns import owned_products, schemas, service
+from services.campaigns import merging, owned_products, schemas, service
 from services.campaigns.models import AccountReplica, ContactReplica, OpportunityReplica
 
 
@@ -151,7 +151,7 @@ def on_opportunity_deleted(event: dict, uow) -> None:
 
 # -- identity ------------------------------------------------------------------------
 
-HANDLERS = {
+HANDLERS = merge_handlers({
     "accounts.account.created": on_account_changed,
     "accounts.account.updated": on_account_changed,
     "accounts.account.deleted": on_account_deleted,
@@ -168,4 +168,4 @@ HANDLERS = {
     "identity.user.created": on_user_changed,
     "identity.user.updated": on_user_changed,
     "identity.user.handover_requested": handover_handler("campaigns", service.reassign_campaigns),
-}
+}, merging.HANDLERS)

@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, MetaData, Numeric, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.db import NAMING_CONVENTION, Versioned, UTCDateTime, common_tables, utcnow
+from shared.db import NAMING_CONVENTION, BigId, Versioned, UTCDateTime, common_tables, utcnow
 
 
 class Base(DeclarativeBase):
@@ -85,6 +85,23 @@ class Member(Base):
         Index("ix_campaign_members_account", "account_id"),
         Index("ix_campaign_members_contact", "contact_id"),
     )
+
+
+class MergedMember(Base):
+    """A membership that gave way when its contact was merged (the survivor
+    already was a member, further along): its state is kept here, so a merge
+    loses no history (services/campaigns/merging.py)."""
+
+    __tablename__ = "merged_members"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    campaign_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    contact_id: Mapped[str] = mapped_column(String(36), nullable=False)  # whose membership it was
+    merged_into: Mapped[str] = mapped_column(String(36), nullable=False)
+    merged_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    state: Mapped[dict] = mapped_column(JSON, nullable=False)  # the member row as it was
+
+    __table_args__ = (Index("ix_merged_members_campaign", "campaign_id", "merged_into"),)
 
 
 class AccountReplica(Base):

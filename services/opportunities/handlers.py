@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from shared.auth import on_user_changed
 from shared.handover import handover_handler
+from shared.inbox import merge_handlers
 
-from services.opportunities import replica, service
+from services.opportunities import merging, replica, service
 
 
 def on_account_changed(event: dict, uow) -> None:
@@ -29,7 +30,7 @@ def on_contact_deleted(event: dict, uow) -> None:
     replica.mark_contact_deleted(uow.session, event["data"])
 
 
-HANDLERS = {
+HANDLERS = merge_handlers({
     "accounts.account.created": on_account_changed,
     "accounts.account.updated": on_account_changed,
     "accounts.account.deleted": on_account_deleted,
@@ -39,4 +40,4 @@ HANDLERS = {
     "identity.user.created": on_user_changed,
     "identity.user.updated": on_user_changed,
     "identity.user.handover_requested": handover_handler("opportunities", service.reassign_owner),
-}
+}, merging.HANDLERS)

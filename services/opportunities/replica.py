@@ -8,7 +8,7 @@ caller's bearer token, a short timeout) and keep it.
 from __future__ import annotations
 
 from shared.http import Invalid
-from shared.replica import ReadThrough, Replica
+from shared.replica import ReadThrough, Replica, held
 
 from services.opportunities.models import AccountReplica, ContactReplica
 
@@ -61,7 +61,8 @@ def find_account(session, account_id: str, token: str | None, client: AccountsCl
                  *, allow_deleted: bool = False) -> AccountReplica:
     """The account from the replica, else read once from accounts and kept; 422 if unknown."""
     account_id = str(account_id)
-    account = session.get(AccountReplica, account_id)
+    # A deal about to point to it holds the row (a merge waits); closing a deal only reads it.
+    account = session.get(AccountReplica, account_id) if allow_deleted else held(session, AccountReplica, account_id)
     if account is None and client is not None:
         data = client.fetch(f"/api/v1/accounts/{account_id}", token, what=f"the account {account_id}",
                             field="account_id")
@@ -76,7 +77,7 @@ def find_account(session, account_id: str, token: str | None, client: AccountsCl
 def find_contact(session, contact_id: str, token: str | None, client: AccountsClient | None,
                  *, allow_deleted: bool = False) -> ContactReplica:
     contact_id = str(contact_id)
-    contact = session.get(ContactReplica, contact_id)
+    contact = session.get(ContactReplica, contact_id) if allow_deleted else held(session, ContactReplica, contact_id)
     if contact is None and client is not None:
         data = client.fetch(f"/api/v1/contacts/{contact_id}", token, what=f"the contact {contact_id}",
                             field="primary_contact_id")

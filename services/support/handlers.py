@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from shared.auth import on_user_changed
 from shared.handover import handover_handler
+from shared.inbox import merge_handlers
 
-from services.support import replica, service
+from services.support import merging, replica, service
 from services.support.models import AccountReplica, ContactReplica
 
 
@@ -26,7 +27,7 @@ def on_contact_deleted(event: dict, uow) -> None:
     replica.mark_deleted(uow.session, ContactReplica, event["data"].get("id") or event["subject"])
 
 
-HANDLERS = {
+HANDLERS = merge_handlers({
     "identity.user.created": on_user_changed,
     "identity.user.updated": on_user_changed,
     "identity.user.handover_requested": handover_handler("support", service.reassign_cases),
@@ -36,4 +37,4 @@ HANDLERS = {
     "accounts.contact.created": on_contact_changed,
     "accounts.contact.updated": on_contact_changed,
     "accounts.contact.deleted": on_contact_deleted,
-}
+}, merging.HANDLERS)

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from sqlalchemy import select
 
-from shared.replica import ReadThrough, Replica
+from shared.replica import ReadThrough, Replica, held
 
 from services.support.models import AccountReplica, ContactReplica
 
@@ -44,7 +44,7 @@ class AccountsLookup(ReadThrough):
         super().__init__("accounts", accounts_url, timeout=timeout, connect_timeout=0.5)
 
     def account(self, session, account_id: str, token: str | None) -> AccountReplica | None:
-        row = session.get(AccountReplica, str(account_id))
+        row = held(session, AccountReplica, str(account_id))
         if row is None and token:
             data = self.fetch(f"/api/v1/accounts/{quote(str(account_id))}", token,
                               what=f"the account {account_id}", field="account_id", missing=(404,))
@@ -55,7 +55,7 @@ class AccountsLookup(ReadThrough):
         return row if row is not None and not row.deleted else None
 
     def contact(self, session, contact_id: str, token: str | None) -> ContactReplica | None:
-        row = session.get(ContactReplica, str(contact_id))
+        row = held(session, ContactReplica, str(contact_id))
         if row is None and token:
             data = self.fetch(f"/api/v1/contacts/{quote(str(contact_id))}", token,
                               what=f"the contact {contact_id}", field="contact_id", missing=(404,))
