@@ -20,6 +20,7 @@ from gateway import api_clients, handover, identity, schemas, timeline
 from gateway.deps import GatewayDeps
 from gateway.tokens import TokenIssuer, revoke_session
 from gateway.openapi import merged_spec
+from gateway.search import api as search_api
 
 auth = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Tokens and signing keys")
 users = Blueprint("users", __name__, url_prefix="/api/v1", description="Users, roles and teams")
@@ -251,4 +252,4 @@ class OpenAPI(MethodView):
         return jsonify(documents["openapi"])
 
 
-BLUEPRINTS = [auth, users, clients, customers, docs]
+BLUEPRINTS = [auth, users, clients, customers, search_api.blp, docs]

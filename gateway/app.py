@@ -10,7 +10,7 @@ from shared.worker import Worker
 
 from concurrent.futures import ThreadPoolExecutor
 
-from gateway import NAME, api, docs_page, handover, identity, routing, timeline
+from gateway import NAME, api, docs_page, handover, identity, routing, search, timeline
 from gateway.aggregates import Customer360
 from gateway.clients import build_clients
 from gateway.deps import GatewayDeps
@@ -63,10 +63,16 @@ def create_app(settings: config.Settings | None = None):
     return app
 
 
+def on_any_event(event: dict, uow) -> None:
+    """Every event: the customer's timeline and the search index, in one transaction."""
+    timeline.record(event, uow)
+    search.record(event, uow)
+
+
 # Order matters: the first matching pattern handles an event.
 HANDLERS = {
     "*.handover.completed": handover.on_handover_completed,
-    "#": timeline.record,
+    "#": on_any_event,
 }
 
 

@@ -12,6 +12,10 @@ class Account(Record):
     industry = text()
     segment = text()
     country = text()
+    region = text()
+    city = text()
+    website = text()
+    tax_id = text()
     annual_revenue = money()
     parent_account_id = ident(required=False)
 
@@ -19,7 +23,10 @@ class Account(Record):
 class Contact(Record):
     first_name = text()
     last_name = text()
+    nickname = text()
     email = text()
+    phone = text()
+    title = text()
     account_id = ident(required=False)
     owner_id = ident(required=False)
     lifecycle_stage = text()

@@ -1,0 +1,83 @@
+"""The search index on Postgres: full-text search with a GIN index.
+
+Each record's words go into a tsvector (title weighted A, other words B,
+digit keys C) through the `cadena_search` text search configuration, which
+folds case and accents (`unaccent`); queries match every word as a prefix.
+A lexicon of the indexed words (`search_words`) with a trigram index
+(`pg_trgm`) finds the known words closest to a word typed wrong — the
+approach the pg_trgm documentation recommends, since comparing a typo with
+a short list of distinct words is far cheaper than with every record.
+"""
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.dialects import postgresql
+
+from gateway.search.documents import Document
+from gateway.search.index import CANDIDATES, SearchIndex
+from gateway.search.query import MIN_TYPO_LENGTH, Query, tsquery
+
+CONFIG = "cadena_search"
+
+STORE = text(f"""
+WITH doc AS (
+  SELECT setweight(to_tsvector('{CONFIG}', :title), 'A') || setweight(to_tsvector('{CONFIG}', :terms), 'B')
+         || setweight(to_tsvector('{CONFIG}', :keys), 'C') AS v
+), stored AS (
+  UPDATE search_entries SET document = (SELECT v FROM doc) WHERE type = :type AND id = :id RETURNING 1
+)
+INSERT INTO search_words (word)
+SELECT DISTINCT w FROM doc, unnest(tsvector_to_array(doc.v)) AS w
+WHERE length(w) >= {MIN_TYPO_LENGTH} AND w !~ '^[0-9]' AND EXISTS (SELECT 1 FROM stored)
+ON CONFLICT DO NOTHING
+""")
+
+MATCH = text(f"""
+WITH q AS (SELECT to_tsquery('{CONFIG}', :tsq) AS q),
+hits AS (
+  SELECT e.type, e.id, e.title, e.subtitle, e.account_id, e.title_key, e.document
+  FROM search_entries e, q WHERE e.document @@ q.q AND e.type = ANY(:types)
+  LIMIT :candidates
+)
+SELECT h.type, h.id, h.title, h.subtitle, h.account_id,
+       CASE WHEN h.title_key = :key THEN 20 WHEN h.title_key LIKE :prefix THEN 10 ELSE 0 END
+       + ts_rank(h.document, q.q) AS score
+FROM hits h, q ORDER BY score DESC, h.title, h.id LIMIT :limit
+""")
+
+CLOSE = text("""
+SELECT word FROM search_words WHERE word % :word ORDER BY similarity(word, :word) DESC, word LIMIT 5
+""")
+
+
+class PostgresIndex(SearchIndex):
+    dialect = postgresql
+
+    def _store_words(self, session, doc: Document) -> None:
+        session.execute(STORE, {"type": doc.type, "id": doc.id, "title": doc.title_words, "terms": doc.terms,
+                                "keys": doc.keys})
+
+    def _drop_words(self, session, kind: str, ident: str) -> None:
+        session.execute(text("UPDATE search_entries SET document = NULL WHERE type = :type AND id = :id"),
+                        {"type": kind, "id": ident})
+
+    def _matches(self, session, query: Query) -> list:
+        return list(session.execute(MATCH, {
+            "tsq": tsquery(query), "types": list(query.types), "candidates": CANDIDATES, "key": query.title_key,
+            "prefix": self.prefix_pattern(query), "limit": query.limit}))
+
+    def _close_words(self, session, word: str) -> list[str]:
+        if not _has_trigrams(session):
+            return []
+        return list(session.scalars(CLOSE, {"word": word}))
+
+
+_TRIGRAMS: dict[str, bool] = {}
+
+
+def _has_trigrams(session) -> bool:
+    """Whether pg_trgm was installed (the migration skips it where it is not available)."""
+    url = str(session.get_bind().url)
+    if url not in _TRIGRAMS:
+        _TRIGRAMS[url] = session.scalar(text("SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'")) > 0
+    return _TRIGRAMS[url]
