@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 
-from console.pages import (accounts, agenda, api_clients, auth, campaigns, cases, contacts, forecast, handover,
-                           pipeline, search, today, users)
+from console.pages import (accounts, agenda, api_clients, auth, campaigns, cases, contacts, duplicates, forecast,
+                           handover, pipeline, search, today, users)
 from console.permissions import can
 
 
@@ -35,4 +35,4 @@ NAV = [
 ]
 
 BLUEPRINTS = [auth.bp, today.bp, accounts.bp, contacts.bp, pipeline.bp, search.bp, forecast.bp, agenda.bp,
-              cases.bp, campaigns.bp, users.bp, handover.bp, api_clients.bp]
+              cases.bp, campaigns.bp, users.bp, handover.bp, api_clients.bp, duplicates.bp]
