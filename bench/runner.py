@@ -17,6 +17,7 @@ BENCHES = {
     "latency": "bench.latency",
     "aggregate": "bench.aggregate",
     "listing": "bench.listing",
+    "search": "bench.search",
     "revocation": "bench.revocation",
     "chaos": "bench.chaos",
     "report": "bench.report",  # last: it reads what the others saved

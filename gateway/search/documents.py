@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from shared.normalize import DEFAULT_PHONE_REGION, email_key, phone_keys, raw_words, website_domain, with_initials, words
+from shared.normalize import (DEFAULT_PHONE_REGION, email_key, phone_keys, raw_words, website_domain, with_initials,
+                              words)
 
 TYPES = ("account", "contact", "opportunity", "case", "activity")
 

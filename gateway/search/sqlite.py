@@ -38,7 +38,8 @@ class SqliteIndex(SearchIndex):
     def _store_words(self, session, doc: Document) -> None:
         rowid = self._rowid(session, doc.type, doc.id)
         session.execute(text("DELETE FROM search_fts WHERE rowid = :rowid"), {"rowid": rowid})
-        session.execute(text("INSERT INTO search_fts (rowid, title, terms, keys) VALUES (:rowid, :title, :terms, :keys)"),
+        session.execute(text("INSERT INTO search_fts (rowid, title, terms, keys) "
+                             "VALUES (:rowid, :title, :terms, :keys)"),
                         {"rowid": rowid, "title": doc.title_words, "terms": doc.terms, "keys": doc.keys})
 
     def _drop_words(self, session, kind: str, ident: str) -> None:

@@ -50,3 +50,10 @@ def test_merged_records_leave_the_search_on_postgres(gateway, world):
 
 def test_bad_parameters_are_422_problems_on_postgres(gateway):
     scenarios.check_bad_parameters(scenarios.Searcher(gateway))
+
+
+def test_odd_text_never_breaks_the_search_on_postgres(gateway, world):
+    search = scenarios.Searcher(gateway)
+    for q in ["ー", "²³", "㈠", "ǅ", "İstanbul", "𝔘𝔫𝔦", "٣٤٥٦", "a" * 200, "x\u200by", "a:*|b", "a'b", "!x & y", "+34"]:
+        reply = search.raw(q=q)
+        assert reply.status_code in (200, 422), (q, reply.get_json())

@@ -116,7 +116,8 @@ def check_typos(search, w) -> None:
 def check_shape_and_subtitles(search, w) -> None:
     contact_hit = search("pepe", types="contact")[0]
     assert contact_hit == {"type": "contact", "id": w["garcia"]["id"], "title": "José García",
-                           "subtitle": "Bodegas Valdeolmos S.A. · Director General · pepe@valdeolmos.es · +34 600 111 222"}
+                           "subtitle": "Bodegas Valdeolmos S.A. · Director General · pepe@valdeolmos.es · "
+                                       "+34 600 111 222"}
     case_hit = search("impresora")[0]
     assert case_hit["type"] == "case" and case_hit["title"] == "#4821 La impresora no imprime"
     assert search("renovacion", types="activity")[0]["id"] == w["call"]["id"]

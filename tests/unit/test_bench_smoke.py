@@ -87,3 +87,14 @@ def test_revocation_bench_runs(servers):
     figures = bench_revocation(servers, 20)
     assert set(figures["ms_per_request"]) == {"off", "cached_1s", "uncached"}
     assert all(ms > 0 for ms in figures["ms_per_request"].values())
+
+
+@pytest.mark.integration
+def test_search_bench_runs(servers):
+    from bench.search import bench_search
+
+    figures = bench_search(servers, rows=3000, each=2, repeat=1)
+    assert set(figures["queries"]) == {"name prefix", "accent-free surname", "e-mail", "phone digits", "typo"}
+    assert all(f["api"]["p50_ms"] > 0 and f["index"]["p50_ms"] > 0 for f in figures["queries"].values())
+    assert figures["found"]["e-mail"]["with_results"] == 2 and figures["found"]["phone digits"]["with_results"] == 2
+    assert figures["baseline_pk_lookup"]["p50_ms"] > 0

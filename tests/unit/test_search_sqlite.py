@@ -48,3 +48,10 @@ def _user_headers(gateway, role: str) -> dict:
                                                "password": "long-enough"}, headers=admin)
     token = gateway.client.post("/api/v1/auth/token", json={"email": email, "password": "long-enough"})
     return {"Authorization": "Bearer " + token.get_json()["access_token"]}
+
+
+@pytest.mark.parametrize("q", ["ー", "²³", "㈠", "ǅ", "ß", "İstanbul", "𝔘𝔫𝔦", "٣٤٥٦", "a" * 200, "x\u200by",
+                               "\"a\" OR b*", "NEAR(a b)", "col:value", "-x", "a'b", "(((", "+34"])
+def test_odd_text_never_breaks_the_search(gateway, world, q):
+    reply = scenarios.Searcher(gateway).raw(q=q)
+    assert reply.status_code in (200, 422), reply.get_json()
