@@ -18,9 +18,9 @@ from gateway.models import SearchEntry
 from gateway.search.documents import Document, Patch, Removal, subtitle
 from gateway.search.query import Query
 
-# Rows ranked per query: a text that matches more than this (a one-letter
-# prefix, say) is ranked among the first this many found.
-CANDIDATES = 2000
+# Rows ranked per query: a text that matches more than this (a common
+# surname, a one-letter prefix) is ranked among the first this many found.
+CANDIDATES = 500
 
 
 class SearchIndex:

@@ -7,6 +7,11 @@ A lexicon of the indexed words (`search_words`) with a trigram index
 (`pg_trgm`) finds the known words closest to a word typed wrong — the
 approach the pg_trgm documentation recommends, since comparing a typo with
 a short list of distinct words is far cheaper than with every record.
+
+Ranking reads each candidate row, so a text that matches a great many
+records ranks the first CANDIDATES found; the records whose title starts
+with the text are always among them (a range over an index of the folded
+titles), so the best matches are never left out.
 """
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ from gateway.search.index import CANDIDATES, SearchIndex
 from gateway.search.query import MIN_TYPO_LENGTH, Query, tsquery
 
 CONFIG = "cadena_search"
+LAST_CHARACTER = "\U0010ffff"  # sorts after every other in the "C" collation: [key, key + this) = starts with key
 
 STORE = text(f"""
 WITH doc AS (
@@ -29,20 +35,29 @@ WITH doc AS (
 INSERT INTO search_words (word)
 SELECT DISTINCT w FROM doc, unnest(tsvector_to_array(doc.v)) AS w
 WHERE length(w) >= {MIN_TYPO_LENGTH} AND w !~ '^[0-9]' AND EXISTS (SELECT 1 FROM stored)
+ORDER BY w  -- one order for every writer: two workers adding the same words cannot deadlock
 ON CONFLICT DO NOTHING
 """)
 
 MATCH = text(f"""
 WITH q AS (SELECT to_tsquery('{CONFIG}', :tsq) AS q),
 hits AS (
-  SELECT e.type, e.id, e.title, e.subtitle, e.account_id, e.title_key, e.document
-  FROM search_entries e, q WHERE e.document @@ q.q AND e.type = ANY(:types)
-  LIMIT :candidates
+  (SELECT e.type, e.id, e.title, e.subtitle, e.account_id, e.title_key, e.document
+   FROM search_entries e, q
+   WHERE (e.title_key COLLATE "C") >= :key AND (e.title_key COLLATE "C") < :key_end AND e.hidden IS NULL
+     AND e.type = ANY(:types) AND e.document @@ q.q
+   LIMIT :limit)
+  UNION ALL
+  (SELECT e.type, e.id, e.title, e.subtitle, e.account_id, e.title_key, e.document
+   FROM search_entries e, q WHERE e.document @@ q.q AND e.type = ANY(:types)
+   LIMIT :candidates)
+), scored AS (
+  SELECT DISTINCT ON (h.type, h.id) h.type, h.id, h.title, h.subtitle, h.account_id,
+         CASE WHEN h.title_key = :key THEN 20 WHEN h.title_key LIKE :prefix THEN 10 ELSE 0 END
+         + ts_rank(h.document, q.q) AS score
+  FROM hits h, q ORDER BY h.type, h.id
 )
-SELECT h.type, h.id, h.title, h.subtitle, h.account_id,
-       CASE WHEN h.title_key = :key THEN 20 WHEN h.title_key LIKE :prefix THEN 10 ELSE 0 END
-       + ts_rank(h.document, q.q) AS score
-FROM hits h, q ORDER BY score DESC, h.title, h.id LIMIT :limit
+SELECT type, id, title, subtitle, account_id, score FROM scored ORDER BY score DESC, title, id LIMIT :limit
 """)
 
 CLOSE = text("""
@@ -64,7 +79,8 @@ class PostgresIndex(SearchIndex):
     def _matches(self, session, query: Query) -> list:
         return list(session.execute(MATCH, {
             "tsq": tsquery(query), "types": list(query.types), "candidates": CANDIDATES, "key": query.title_key,
-            "prefix": self.prefix_pattern(query), "limit": query.limit}))
+            "key_end": query.title_key + LAST_CHARACTER, "prefix": self.prefix_pattern(query),
+            "limit": query.limit}))
 
     def _close_words(self, session, word: str) -> list[str]:
         if not _has_trigrams(session):

@@ -21,6 +21,9 @@ MAX_LENGTH = 200
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
 # A word shorter than this is not corrected: too many words are one letter away.
 MIN_TYPO_LENGTH = 4
+# Beside other words, a word shorter than this must match whole: "es" of an e-mail or "sl" of a company as a
+# prefix would match most records, and cost a scan of them all.
+MIN_PREFIX_LENGTH = 3
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,9 @@ class Query:
     def title_key(self) -> str:
         """The folded text, to rank a record whose title is exactly what was typed first."""
         return " ".join(self.words)
+
+    def as_prefix(self, word: str) -> bool:
+        return len(word) >= MIN_PREFIX_LENGTH or len(self.words) == 1
 
     def fuzzy_words(self) -> list[str]:
         return [w for w in self.words if len(w) >= MIN_TYPO_LENGTH and not w.isdigit()]
@@ -88,12 +94,14 @@ def _lexeme(word: str) -> str:
 
 def tsquery(query: Query) -> str:
     """The text for ``to_tsquery('cadena_search', …)``: every word as a prefix
-    (or one of its alternatives, exactly), or any of the phone keys."""
+    (a short one beside others, whole; or one of its alternatives, whole),
+    or any of the phone keys."""
     if query.phone_keys:
         return " | ".join(f"{_lexeme(k)}:*" for k in query.phone_keys)
     clauses = []
     for typed, word in zip(query.typed, query.words):
-        options = [f"{_lexeme(typed)}:*", *(_lexeme(a) for a in query.alternatives.get(word, ()))]
+        star = ":*" if query.as_prefix(word) else ""
+        options = [f"{_lexeme(typed)}{star}", *(_lexeme(a) for a in query.alternatives.get(word, ()))]
         clauses.append(options[0] if len(options) == 1 else "(" + " | ".join(options) + ")")
     return " & ".join(clauses)
 
@@ -110,6 +118,7 @@ def fts5_match(query: Query) -> str:
         return " OR ".join(f"{_phrase(k)}*" for k in query.phone_keys)
     clauses = []
     for typed, word in zip(query.typed, query.words):
-        options = [f"{_phrase(typed)}*", *(_phrase(a) for a in query.alternatives.get(word, ()))]
+        star = "*" if query.as_prefix(word) else ""
+        options = [f"{_phrase(typed)}{star}", *(_phrase(a) for a in query.alternatives.get(word, ()))]
         clauses.append(options[0] if len(options) == 1 else "(" + " OR ".join(options) + ")")
     return " AND ".join(clauses)

@@ -73,8 +73,8 @@ def test_typo_alternatives_are_exact_known_words():
 
 
 def test_quotes_cannot_break_out_of_a_term():
-    assert tsquery(parse("o'brien", None, None)) == "'o':* & 'brien':*"
-    assert tsquery(parse("x:*|y", None, None)) == "'x':* & 'y':*"
+    assert tsquery(parse("o'brien", None, None)) == "'o' & 'brien':*"  # a short word beside others: whole
+    assert tsquery(parse("x:*|y", None, None)) == "'x' & 'y'"
 
 
 @pytest.mark.parametrize("q, types, limit, field", [
@@ -89,3 +89,9 @@ def test_bad_parameters_name_the_field(q, types, limit, field):
 def test_types_keep_their_order_and_default_to_all():
     assert parse("ana", " case , account ", None).types == ("account", "case")
     assert parse("ana", "", None).types == ("account", "contact", "opportunity", "case", "activity")
+
+
+def test_a_short_word_beside_others_matches_whole_but_alone_as_a_prefix():
+    assert tsquery(parse("pepe@valdeolmos.es", None, None)) == "'pepe':* & 'valdeolmos':* & 'es'"
+    assert fts5_match(parse("aranda sl", None, None)) == '"aranda"* AND "sl"'
+    assert tsquery(parse("es", None, None)) == "'es':*"

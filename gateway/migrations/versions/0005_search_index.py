@@ -58,6 +58,8 @@ def _postgres() -> None:
         op.execute(f"ALTER TEXT SEARCH CONFIGURATION cadena_search ALTER MAPPING FOR {MAPPED} WITH unaccent, simple")
     op.execute("ALTER TABLE search_entries ADD COLUMN document tsvector")
     op.execute("CREATE INDEX ix_search_entries_document ON search_entries USING gin (document)")
+    op.execute('CREATE INDEX ix_search_entries_title_key ON search_entries ((title_key COLLATE "C")) '
+               'WHERE hidden IS NULL')
     op.execute("CREATE TABLE search_words (word text PRIMARY KEY)")
     if _available("pg_trgm"):  # else no typo tolerance
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
