@@ -12,9 +12,12 @@ in the same run, is a primary-key lookup of one row of the same table.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import time
 import uuid
+from pathlib import Path
+from typing import Callable
 
 from bench.latency import summary
 
@@ -78,22 +81,32 @@ def synthetic(rows: int, seed: int = 7):
             yield ("sample", phone, email)  # remembered for the queries, not indexed
 
 
+def _records(rows: int, samples: dict):
+    """The synthetic rows to index; what the queries will look for goes into ``samples`` on the way."""
+    for row in synthetic(rows):
+        if row[0] == "sample":
+            samples["phones"].append(row[1])
+            samples["emails"].append(row[2])
+            continue
+        if row[0] == "account" and len(samples["companies"]) < 200:
+            samples["companies"].append(row[6].split()[1])
+        yield row
+
+
+def new_samples() -> dict:
+    return {"phones": [], "emails": [], "companies": [], "surnames": LAST}
+
+
 def fill(url: str, rows: int) -> tuple[float, dict]:
     """COPY the rows into a staging table, build the index's rows and lexicon in SQL, then the GIN index."""
     import psycopg
 
-    began, samples = time.perf_counter(), {"phones": [], "emails": [], "companies": [], "surnames": LAST}
+    began, samples = time.perf_counter(), new_samples()
     with psycopg.connect(plain_url(url), autocommit=True) as conn:
         conn.execute("DROP INDEX IF EXISTS ix_search_entries_document")
         conn.execute(f"CREATE UNLOGGED TABLE staging ({', '.join(c + ' text' for c in STAGING)})")
         with conn.cursor().copy(f"COPY staging ({', '.join(STAGING)}) FROM STDIN") as copy:
-            for row in synthetic(rows):
-                if row[0] == "sample":
-                    samples["phones"].append(row[1])
-                    samples["emails"].append(row[2])
-                    continue
-                if row[0] == "account" and len(samples["companies"]) < 200:
-                    samples["companies"].append(row[6].split()[1])
+            for row in _records(rows, samples):
                 copy.write_row(row)
         conn.execute("""
             INSERT INTO search_entries (type, id, title, subtitle, title_key, account_id, facts, updated_at, document)
@@ -129,6 +142,22 @@ def queries(samples: dict, rng: random.Random, each: int) -> dict[str, list[str]
     }
 
 
+def _server_cpu(session) -> Callable[[], float]:
+    """Seconds of CPU the session's Postgres backend has used (a local server's /proc), or nothing."""
+    from sqlalchemy import text
+
+    pid = session.scalar(text("SELECT pg_backend_pid()"))
+    stat = Path(f"/proc/{pid}/stat")
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def used() -> float:
+        if not stat.exists():
+            return 0.0
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return used
+
+
 def _timed(call, repeat: int) -> list[float]:
     call()  # warm: plans cached, pages in memory
     times = []
@@ -155,7 +184,7 @@ def measure(url: str, amqp_url: str, samples: dict, each: int, repeat: int) -> d
     headers = {"Authorization": "Bearer " + token.get_json()["access_token"]}
     index, figures, found = index_for(db), {}, {}
     for name, texts in queries(samples, random.Random(11), each).items():
-        api, alone, hits = [], [], []
+        api, alone, hits, cpu = [], [], [], 0.0
         for q in texts:
             def by_api(q=q):
                 reply = client.get("/api/v1/search", query_string={"q": q}, headers=headers)
@@ -163,9 +192,13 @@ def measure(url: str, amqp_url: str, samples: dict, each: int, repeat: int) -> d
                 return reply
             api += _timed(by_api, repeat)
             with db.sessions() as session:
+                server = _server_cpu(session)
+                before = server() + time.process_time()
                 alone += _timed(lambda q=q: index.search(session, parse(q, None, None)), repeat)
+                cpu += server() + time.process_time() - before
             hits.append(len(by_api().get_json()["items"]))
-        figures[name] = {"api": summary(api), "index": summary(alone)}
+        figures[name] = {"api": summary(api), "index": summary(alone),
+                         "index_cpu_ms": round(cpu * 1000 / (len(texts) * (repeat + 1)), 2)}
         found[name] = {"queries": len(texts), "with_results": sum(1 for h in hits if h), "example": texts[0]}
     with psycopg.connect(plain_url(url)) as conn:
         ids = [r[0] for r in conn.execute("SELECT id FROM search_entries TABLESAMPLE SYSTEM (1) LIMIT 200")]
@@ -178,9 +211,15 @@ def measure(url: str, amqp_url: str, samples: dict, each: int, repeat: int) -> d
     return {"queries": figures, "found": found, "baseline_pk_lookup": summary(baseline)}
 
 
-def bench_search(servers, rows: int, each: int, repeat: int) -> dict:
+def bench_search(servers, rows: int, each: int, repeat: int, database: str | None = None) -> dict:
     from shared.migrations import upgrade
 
+    if database:  # one filled by an earlier run (--database): measure again without filling
+        samples = new_samples()
+        for _ in _records(rows, samples):
+            pass
+        return {"rows": rows, "fill_seconds": 0, "target_p50_ms": 50,
+                **measure(database, servers.amqp_url, samples, each, repeat)}
     url = servers.new_database("cadena_bench")
     try:
         upgrade("gateway", url)
@@ -195,11 +234,15 @@ def report(figures: dict) -> None:
     base = figures["baseline_pk_lookup"]
     print(f"search at {figures['rows']:,} indexed records (filled in {figures['fill_seconds']} s); "
           f"raw baseline, primary-key lookup: p50 {base['p50_ms']} ms, p99 {base['p99_ms']} ms")
-    print(f"  {'query':<22} {'API p50':>9} {'API p99':>9} {'index p50':>10} {'index p99':>10}  found  e.g.")
+    print(f"  {'query':<22} {'API p50':>9} {'API p99':>9} {'index p50':>10} {'index p99':>10} {'CPU/query':>10}"
+          f"  found  e.g.")
     for name, f in figures["queries"].items():
         seen = figures["found"][name]
         print(f"  {name:<22} {f['api']['p50_ms']:>9} {f['api']['p99_ms']:>9} {f['index']['p50_ms']:>10} "
-              f"{f['index']['p99_ms']:>10}  {seen['with_results']}/{seen['queries']}  {seen['example']!r}")
+              f"{f['index']['p99_ms']:>10} {f['index_cpu_ms']:>10}  {seen['with_results']}/{seen['queries']}  "
+              f"{seen['example']!r}")
+    print("  (ms; CPU/query: the database server's and this process's CPU per index query, which other load on the"
+          " machine does not inflate)")
     worst = max(f["api"]["p50_ms"] for f in figures["queries"].values())
     print(f"  worst API p50 {worst} ms (target < {figures['target_p50_ms']} ms)")
 
@@ -215,12 +258,14 @@ def main(args: list[str]) -> dict:
     parser.add_argument("--rows", type=int, default=1_000_000, help="records in the index (default 1,000,000)")
     parser.add_argument("--queries", type=int, default=20, help="different texts per kind of query")
     parser.add_argument("--repeat", type=int, default=5, help="timings per text")
+    parser.add_argument("--database", default=None,
+                        help="an index an earlier run filled with the same --rows (kept by hand): measure only")
     opts, _ = parser.parse_known_args(args)
     from tests.support.servers import start as start_servers
 
     servers = start_servers()
     try:
-        figures = bench_search(servers, opts.rows, opts.queries, opts.repeat)
+        figures = bench_search(servers, opts.rows, opts.queries, opts.repeat, opts.database)
     finally:
         servers.stop()
     report(figures)

@@ -60,6 +60,11 @@ hits AS (
 SELECT type, id, title, subtitle, account_id, score FROM scored ORDER BY score DESC, title, id LIMIT :limit
 """)
 
+# The known words a prefix begins, when there are few: matching those words
+# exactly reads the index a third of the time a prefix match does.
+EXPAND = text("""SELECT word FROM search_words WHERE word >= :word AND word < :word_end ORDER BY word LIMIT :most""")
+MAX_EXPANSIONS = 20
+
 CLOSE = text("""
 SELECT word FROM search_words WHERE word % :word ORDER BY similarity(word, :word) DESC, word LIMIT 5
 """)
@@ -77,10 +82,20 @@ class PostgresIndex(SearchIndex):
                         {"type": kind, "id": ident})
 
     def _matches(self, session, query: Query) -> list:
+        if not query.phone_keys:
+            query = query.with_expansions({w: self._expansions(session, w) for w in query.words
+                                           if query.as_prefix(w) and len(w) >= MIN_TYPO_LENGTH and w[0].isalpha()})
         return list(session.execute(MATCH, {
             "tsq": tsquery(query), "types": list(query.types), "candidates": CANDIDATES, "key": query.title_key,
             "key_end": query.title_key + LAST_CHARACTER, "prefix": self.prefix_pattern(query),
             "limit": query.limit}))
+
+    @staticmethod
+    def _expansions(session, word: str) -> list[str]:
+        """The lexicon's words that begin with ``word`` (none when there are too many: the prefix is kept)."""
+        found = list(session.scalars(EXPAND, {"word": word, "word_end": word + LAST_CHARACTER,
+                                              "most": MAX_EXPANSIONS + 1}))
+        return found if len(found) <= MAX_EXPANSIONS else []
 
     def _close_words(self, session, word: str) -> list[str]:
         if not _has_trigrams(session):

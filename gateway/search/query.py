@@ -9,7 +9,7 @@ replaced by the known words closest to it (typos, see ``with_alternatives``).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from shared.http import Invalid
 from shared.normalize import DEFAULT_PHONE_REGION, looks_like_phone, phone_keys, raw_words, words
@@ -35,6 +35,7 @@ class Query:
     types: tuple[str, ...] = TYPES
     limit: int = DEFAULT_LIMIT
     alternatives: dict[str, tuple[str, ...]] = field(default_factory=dict)  # word → known words close to it
+    expansions: dict[str, tuple[str, ...]] = field(default_factory=dict)  # word → the known words it begins
 
     @property
     def title_key(self) -> str:
@@ -48,8 +49,12 @@ class Query:
         return [w for w in self.words if len(w) >= MIN_TYPO_LENGTH and not w.isdigit()]
 
     def with_alternatives(self, alternatives: dict[str, list[str]]) -> "Query":
-        return Query(self.text, self.words, self.typed, self.phone_keys, self.types, self.limit,
-                     {w: tuple(a for a in alts if a != w) for w, alts in alternatives.items() if alts})
+        return replace(self, alternatives={w: tuple(a for a in alts if a != w) for w, alts in alternatives.items()
+                                           if alts})
+
+    def with_expansions(self, expansions: dict[str, list[str]]) -> "Query":
+        """Prefixes spelled out as the known words they begin (exact words are cheaper to look up than a prefix)."""
+        return replace(self, expansions={w: tuple(found) for w, found in expansions.items() if found})
 
 
 def parse(q: str | None, types: str | None = None, limit: int | None = None,
@@ -101,7 +106,8 @@ def tsquery(query: Query) -> str:
     clauses = []
     for typed, word in zip(query.typed, query.words):
         star = ":*" if query.as_prefix(word) else ""
-        options = [f"{_lexeme(typed)}{star}", *(_lexeme(a) for a in query.alternatives.get(word, ()))]
+        spelled = [_lexeme(w) for w in query.expansions.get(word, ())] or [f"{_lexeme(typed)}{star}"]
+        options = [*spelled, *(_lexeme(a) for a in query.alternatives.get(word, ()))]
         clauses.append(options[0] if len(options) == 1 else "(" + " | ".join(options) + ")")
     return " & ".join(clauses)
 

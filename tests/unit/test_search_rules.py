@@ -95,3 +95,9 @@ def test_a_short_word_beside_others_matches_whole_but_alone_as_a_prefix():
     assert tsquery(parse("pepe@valdeolmos.es", None, None)) == "'pepe':* & 'valdeolmos':* & 'es'"
     assert fts5_match(parse("aranda sl", None, None)) == '"aranda"* AND "sl"'
     assert tsquery(parse("es", None, None)) == "'es':*"
+
+
+def test_a_prefix_spelled_out_as_known_words_is_matched_exactly():
+    query = parse("lopez gar", None, None).with_expansions({"lopez": ["lopez", "lopezs"], "gar": []})
+    assert tsquery(query) == "('lopez' | 'lopezs') & 'gar':*"
+    assert fts5_match(query) == '"lopez"* AND "gar"*'  # SQLite keeps its prefixes

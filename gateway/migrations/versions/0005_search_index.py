@@ -60,7 +60,7 @@ def _postgres() -> None:
     op.execute("CREATE INDEX ix_search_entries_document ON search_entries USING gin (document)")
     op.execute('CREATE INDEX ix_search_entries_title_key ON search_entries ((title_key COLLATE "C")) '
                'WHERE hidden IS NULL')
-    op.execute("CREATE TABLE search_words (word text PRIMARY KEY)")
+    op.execute('CREATE TABLE search_words (word text COLLATE "C" PRIMARY KEY)')  # "C": prefixes are ranges
     if _available("pg_trgm"):  # else no typo tolerance
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         op.execute("CREATE INDEX ix_search_words_trgm ON search_words USING gin (word gin_trgm_ops)")
