@@ -38,6 +38,8 @@ FIGURES = [
     Figure("aggregate", "customer 360 vs slowest slice", lambda r: r["ratio"], 1.3, False),
     Figure("listing", "contacts page N vs page 1", lambda r: r["ratio"], 1.2, False),
     Figure("listing", "contacts mid page vs page 1", lambda r: r["middle_ratio"], 1.2, False),
+    Figure("search", "search p50, slowest kind of query",
+           lambda r: max(q["api"]["p50_ms"] for q in r["queries"].values()), 50, False, "ms"),
 ]
 
 

@@ -17,6 +17,7 @@ BENCHES = {
     "latency": "bench.latency",
     "aggregate": "bench.aggregate",
     "listing": "bench.listing",
+    "search": "bench.search",
     "revocation": "bench.revocation",
     "tracing": "bench.tracing",
     "chaos": "bench.chaos",

@@ -20,6 +20,7 @@ from gateway import api_clients, handover, identity, schemas, timeline
 from gateway.deps import GatewayDeps
 from gateway.tokens import TokenIssuer, revoke_session
 from gateway.openapi import merged_spec
+from gateway.search import api as search_api
 
 MERGED = "The account was merged into another: `Location` is the same path with the survivor's id."
 
@@ -257,4 +258,4 @@ class OpenAPI(MethodView):
         return jsonify(documents["openapi"])
 
 
-BLUEPRINTS = [auth, users, clients, customers, docs]
+BLUEPRINTS = [auth, users, clients, customers, search_api.blp, docs]

@@ -10,7 +10,7 @@ from shared.worker import Worker
 
 from concurrent.futures import ThreadPoolExecutor
 
-from gateway import NAME, api, docs_page, handover, identity, routing, timeline
+from gateway import NAME, api, docs_page, handover, identity, routing, search, timeline
 from gateway.aggregates import Customer360
 from gateway.clients import build_clients
 from gateway.deps import GatewayDeps
@@ -63,11 +63,23 @@ def create_app(settings: config.Settings | None = None):
     return app
 
 
+def on_any_event(event: dict, uow) -> None:
+    """Every event: the customer's timeline and the search index, in one transaction."""
+    timeline.record(event, uow)
+    search.record(event, uow)
+
+
+def on_account_merged(event: dict, uow) -> None:
+    """accounts.account.merged: the timeline remembers the survivor; the index hides the merged."""
+    timeline.on_account_merged(event, uow)
+    search.record(event, uow)
+
+
 # Order matters: the first matching pattern handles an event.
 HANDLERS = {
     "*.handover.completed": handover.on_handover_completed,
-    "accounts.account.merged": timeline.on_account_merged,
-    "#": timeline.record,
+    "accounts.account.merged": on_account_merged,
+    "#": on_any_event,
 }
 
 

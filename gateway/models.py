@@ -1,5 +1,5 @@
-"""The gateway's tables: users, signing keys, logins, API clients, handovers, the timeline and
-account merges."""
+"""The gateway's tables: users, signing keys, logins, API clients, handovers, the timeline, account
+merges and the search index."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -146,3 +146,25 @@ class ApiClient(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_api_clients_created", "created_at", "id"),)
+
+
+class SearchEntry(Base):
+    """One record in the search index (gateway/search), kept from the events.
+    A deleted or merged record stays as a tombstone (``hidden``) so that an
+    event arriving late cannot bring it back; only live ones are matched.
+    The words are in an engine-specific structure beside it (Postgres: the
+    ``document`` tsvector column; SQLite: the ``search_fts`` FTS5 table)."""
+
+    __tablename__ = "search_entries"
+
+    type: Mapped[str] = mapped_column(String(16), primary_key=True)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(String(400), nullable=False)
+    subtitle: Mapped[str] = mapped_column(String(400), nullable=False, default="")
+    title_key: Mapped[str] = mapped_column(String(400), nullable=False, default="")  # folded title, for ranking
+    account_id: Mapped[str | None] = mapped_column(String(36))
+    version: Mapped[int | None] = mapped_column(Integer)
+    facts: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
+    hidden: Mapped[str | None] = mapped_column(String(16))  # None (searchable) | deleted | merged
+    merged_into: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 
-from console.pages import (accounts, agenda, api_clients, auth, campaigns, cases, contacts, forecast, handover,
-                           history, pipeline, search, today, users)
+from console.pages import (accounts, agenda, api_clients, auth, campaigns, cases, contacts, duplicates, forecast,
+                           handover, history, pipeline, search, today, users)
 from console.pages import merge  # noqa: F401  (its pages join the accounts and contacts blueprints)
 from console.permissions import can
 
@@ -36,4 +36,4 @@ NAV = [
 ]
 
 BLUEPRINTS = [auth.bp, today.bp, accounts.bp, contacts.bp, pipeline.bp, search.bp, forecast.bp, agenda.bp,
-              cases.bp, campaigns.bp, users.bp, handover.bp, api_clients.bp, history.bp]
+              cases.bp, campaigns.bp, users.bp, handover.bp, api_clients.bp, history.bp, duplicates.bp]

@@ -11,7 +11,7 @@ from shared.http import ListArgs, if_match
 from shared.schemas import HistoryEntry, ProblemSchema, page_of
 from shared.web import deps, current_settings, created, current_db, read_session, with_version
 
-from services.accounts import merge, schemas, service, value, view
+from services.accounts import duplicates_api, merge, schemas, service, value, view
 from services.accounts.models import Account, Contact
 
 blp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Accounts (companies) and contacts")
@@ -224,4 +224,4 @@ class ContactMerge(MethodView):
         return with_version(contact, contact.version)
 
 
-BLUEPRINTS = [blp]
+BLUEPRINTS = [blp, duplicates_api.blp]

@@ -4,9 +4,10 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, MetaData, Numeric, String, Text, func, text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, MetaData, Numeric, String, Text, event, func, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared import normalize
 from shared.db import NAMING_CONVENTION, Versioned, UTCDateTime, common_tables, utcnow
 
 
@@ -41,13 +42,24 @@ class Account(Versioned, Base):
     # lists, and a GET answers 308 to the survivor.
     merged_into: Mapped[str | None] = mapped_column(String(36))
     merged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Comparison keys for duplicate detection (services/accounts/duplicates.py), kept on every write.
+    tax_key: Mapped[str | None] = mapped_column(String(50))
+    domain_key: Mapped[str | None] = mapped_column(String(300))
+    name_key: Mapped[str | None] = mapped_column(String(200))
 
     __table_args__ = (
         Index("ix_accounts_created", "created_at", "id"),
         Index("ix_accounts_merged_into", "merged_into"),
         Index("ix_accounts_owner", "owner_id"),
         Index("ix_accounts_name", "name"),
+        Index("ix_accounts_tax_key", "tax_key"),
+        Index("ix_accounts_domain_key", "domain_key"),
     )
+
+    def refresh_keys(self) -> None:
+        self.tax_key = normalize.tax_key(self.tax_id, self.country)
+        self.domain_key = normalize.website_domain(self.website)
+        self.name_key = normalize.company_name_key(self.name)
 
 
 class Contact(Versioned, Base):
@@ -70,12 +82,18 @@ class Contact(Versioned, Base):
     lifecycle_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     merged_into: Mapped[str | None] = mapped_column(String(36))  # as Account.merged_into
     merged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Comparison keys for duplicate detection (services/accounts/duplicates.py), kept on every write.
+    email_key: Mapped[str | None] = mapped_column(String(320))
+    phone_key: Mapped[str | None] = mapped_column(String(30))
+    name_key: Mapped[str | None] = mapped_column(String(200))
 
     __table_args__ = (
         Index("ix_contacts_created", "created_at", "id"),
         Index("ix_contacts_merged_into", "merged_into"),
         Index("ix_contacts_account", "account_id"),
         Index("ix_contacts_owner", "owner_id"),
+        Index("ix_contacts_email_key", "email_key"),
+        Index("ix_contacts_phone_key", "phone_key"),
         # One live contact per address; a soft-deleted one frees it.
         Index("uq_contacts_email_live", func.lower(email), unique=True,
               postgresql_where=text("deleted_at IS NULL"), sqlite_where=text("deleted_at IS NULL")),
@@ -84,6 +102,20 @@ class Contact(Versioned, Base):
     @property
     def name(self) -> str:
         return " ".join(p for p in (self.first_name, self.last_name) if p) or (self.email or "")
+
+    def refresh_keys(self) -> None:
+        self.email_key = normalize.email_key(self.email)
+        self.phone_key = normalize.phone_key(self.phone)
+        self.name_key = normalize.person_name_key(self.first_name, self.last_name)
+
+
+@event.listens_for(Account, "before_insert")
+@event.listens_for(Account, "before_update")
+@event.listens_for(Contact, "before_insert")
+@event.listens_for(Contact, "before_update")
+def _refresh_keys(_mapper, _connection, target) -> None:
+    """Whatever writes a record (the API, an import, a merge), its comparison keys follow."""
+    target.refresh_keys()
 
 
 class AccountView(Base):

@@ -13,6 +13,8 @@ class Case(Record):
     priority = fields.String()
     account_id = ident(required=False)
     contact_id = ident(required=False)
+    requester_email = text()
+    requester_name = text()
     assignee_id = ident(required=False)
     first_response_due_at = time()
     resolution_due_at = time()

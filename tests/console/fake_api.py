@@ -47,6 +47,17 @@ USERS = [{"id": USER_ID, "name": "Javier Morales", "email": "javier.morales@cade
           "team": "Iberia", "active": True, "manager_id": None, "version": 1}]
 
 
+TWIN_ID = "33333333-3333-4333-8333-333333333334"
+TWIN = {**CONTACT, "id": TWIN_ID, "first_name": "Jose", "last_name": "Garcia", "name": "Jose Garcia",
+        "email": "jgarcia@valdeolmos.es", "phone": "600111222", "created_at": "2026-11-02T10:00:00+00:00"}
+SEARCH_HITS = [
+    {"type": "contact", "id": CONTACT_ID, "title": "José García",
+     "subtitle": "Bodegas Valdeolmos S.A. · Director General · pepe@valdeolmos.es · +34 600 111 222"},
+    {"type": "account", "id": ACCOUNT_ID, "title": "Bodegas Valdeolmos S.A.", "subtitle": "Haro (ES)"},
+    {"type": "opportunity", "id": DEAL_ID, "title": "Renovación ERP", "subtitle": "Bodegas Valdeolmos S.A. · proposal"},
+]
+
+
 def page(items, cursor=None):
     return {"items": items, "next_cursor": cursor}
 
@@ -68,6 +79,12 @@ def default_routes():
         ("GET", "/api/v1/opportunities"): lambda q, b: (200, page([DEAL])),
         ("GET", "/api/v1/activities"): lambda q, b: (200, page([])),
         ("GET", "/api/v1/cases"): lambda q, b: (200, page([])),
+        ("GET", "/api/v1/search"): lambda q, b: (200, {"items": SEARCH_HITS}),
+        ("GET", "/api/v1/contacts/duplicates"): lambda q, b: (200, page([
+            {"ids": [CONTACT_ID, TWIN_ID], "reasons": ["same_phone", "similar_name_same_account"]}])),
+        ("GET", f"/api/v1/contacts/{TWIN_ID}"): lambda q, b: (200, TWIN),
+        ("GET", "/api/v1/accounts/duplicates"): lambda q, b: (200, page([])),
+        ("GET", f"/api/v1/opportunities/{DEAL_ID}"): lambda q, b: (200, DEAL),
         ("GET", f"/api/v1/customers/{ACCOUNT_ID}/360"): lambda q, b: (200, customer_360()),
         ("GET", f"/api/v1/customers/{ACCOUNT_ID}/timeline"): lambda q, b: (200, page([
             {"id": "e1", "type": "opportunities.opportunity.won", "time": "2026-11-20T10:00:00+00:00",

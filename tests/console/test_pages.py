@@ -7,7 +7,7 @@ from tests.console.fake_api import ACCOUNT_ID, CONTACT_ID, customer_360
 
 PAGES = ["/", "/accounts", "/accounts/new", f"/accounts/{ACCOUNT_ID}", f"/accounts/{ACCOUNT_ID}/edit", "/contacts",
          "/contacts/new", f"/contacts/{CONTACT_ID}", f"/contacts/{CONTACT_ID}/edit", "/pipeline", "/search?q=pepe",
-         "/search"]
+         "/search", "/duplicates/contacts", "/duplicates/accounts"]
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -56,14 +56,39 @@ def test_the_account_lifecycle_filter_uses_its_contacts(signed_in, fake):
     assert "Bodegas Valdeolmos" in html
 
 
-def test_search_finds_a_contact_by_phone(signed_in, fake):
-    fake.on("GET", "/api/v1/accounts", 200, {"items": [], "next_cursor": None})
-    answers = iter([{"items": [], "next_cursor": None}])
-    from tests.console.fake_api import CONTACT
-    fake.routes[("GET", "/api/v1/contacts")] = lambda q, b: (200, next(answers, {"items": [CONTACT],
-                                                                                  "next_cursor": None}))
+def test_search_asks_the_search_api_and_groups_results_by_kind(signed_in, fake):
+    from tests.console.fake_api import ACCOUNT_ID, CONTACT_ID, DEAL_ID
     html = signed_in.get("/search?q=600 111 222").get_data(as_text=True)
-    assert "José García" in html
+    assert fake.called("GET", "/api/v1/search")[-1]["query"]["q"] == ["600 111 222"]
+    assert html.index('id="h-r-account"') < html.index('id="h-r-contact"') < html.index('id="h-r-opportunity"')
+    assert f'href="/contacts/{CONTACT_ID}"' in html and f'href="/accounts/{ACCOUNT_ID}"' in html
+    assert f'href="/search/deals/{DEAL_ID}"' in html and "Director General · pepe@valdeolmos.es" in html
+
+
+def test_search_by_kind_and_its_validation_message(signed_in, fake):
+    signed_in.get("/search?q=garcia&type=case")
+    assert fake.called("GET", "/api/v1/search")[-1]["query"]["types"] == ["case"]
+    fake.on("GET", "/api/v1/search", 422, {"status": 422, "detail": "The search parameters are not valid.",
+                                           "errors": {"q": ["Type at least one letter or digit."]}})
+    reply = signed_in.get("/search?q=!!!")
+    assert reply.status_code == 200 and "Type at least one letter or digit." in reply.get_data(as_text=True)
+
+
+def test_a_deal_found_leads_to_its_customer(signed_in):
+    from tests.console.fake_api import ACCOUNT_ID, DEAL_ID
+    reply = signed_in.get(f"/search/deals/{DEAL_ID}")
+    assert reply.status_code == 302 and reply.headers["Location"].endswith(f"/accounts/{ACCOUNT_ID}#h-deals")
+
+
+def test_duplicates_show_each_group_side_by_side_with_its_reasons(signed_in, fake):
+    from tests.console.fake_api import CONTACT_ID, TWIN_ID
+    html = signed_in.get("/duplicates/contacts").get_data(as_text=True)
+    assert "Mismo teléfono" in html and "Nombre parecido, misma cuenta" in html
+    assert f'href="/contacts/{CONTACT_ID}"' in html and f'href="/contacts/{TWIN_ID}"' in html
+    assert "jgarcia@valdeolmos.es" in html and "Bodegas Valdeolmos" in html
+    empty = signed_in.get("/duplicates/accounts?lang=en").get_data(as_text=True)
+    assert "No duplicates found" in empty
+    assert signed_in.get("/duplicates/planets").status_code == 404
 
 
 def test_the_board_has_a_column_per_open_stage_with_totals(signed_in):

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.wait import until
+
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
                                 reason=f"no system Chromium at {CHROMIUM} (CI installs the Debian package)")
@@ -92,7 +94,9 @@ def _pages(world) -> dict[str, str]:
             "account-new": "/app/accounts/new", "contacts": "/app/contacts",
             "contact": f"/app/contacts/{world['boss']['id']}", "contact-new": "/app/contacts/new",
             "pipeline": f"/app/pipeline?team={world['team']}", "search": f"/app/search?q=Pepe{world['tag']}",
-            "deal-history": f"/app/history/opportunities/{world['deal']['id']}"}
+            "deal-history": f"/app/history/opportunities/{world['deal']['id']}",
+            "search-garcia": f"/app/search?q=garcia%20{world['tag']}", "duplicates-contacts": "/app/duplicates/contacts",
+            "duplicates-accounts": "/app/duplicates/accounts"}
 
 
 @pytest.mark.parametrize("lang", ["es", "en"])
@@ -180,9 +184,10 @@ def test_a_call_is_logged_from_the_account_in_three_clicks(browser, system, worl
 
 @pytest.mark.parametrize("what", ["email", "phone", "nickname"])
 def test_a_contact_is_found_from_the_search_box(browser, system, world, what):
+    boss = world["boss"]
+    until(lambda: system.get(f"/api/v1/search?q=Pepe{world['tag']}").json()["items"], timeout=5)  # the index's 5 s
     page = _page(browser, 375)
     _login(page, system, world["rep"]["email"])
-    boss = world["boss"]
     page.fill("#global-q", {"email": boss["email"], "phone": boss["phone"], "nickname": boss["nickname"]}[what])
     page.keyboard.press("Enter")
     page.wait_for_url("**/app/search?q=*")
@@ -216,3 +221,25 @@ def test_a_deactivated_user_is_sent_back_to_login(browser, system, world):
     assert "/app/login" in page.url
     page.goto(f"{system.url}/app/")
     assert "/app/login" in page.url
+
+
+def test_a_search_result_leads_to_its_record_and_duplicates_sit_side_by_side(browser, system, world):
+    twin = system.post("/api/v1/contacts", {
+        "first_name": "Jose", "last_name": f"Garcia {world['tag']}", "phone": world["boss"]["phone"],
+        "account_id": world["account"]["id"], "owner_id": world["rep"]["id"]}, token=world["rep"]["email"]).json()
+    until(lambda: len(system.get(f"/api/v1/search?q=garcia%20{world['tag']}&types=contact").json()["items"]) == 2,
+          timeout=5)
+    page = _page(browser)
+    _login(page, system, world["rep"]["email"], "en")
+    page.fill("#global-q", f"garcia {world['tag']}")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/app/search?q=*")
+    assert page.locator("#h-r-contact").count() == 1
+    page.click(f"a[href$='/app/contacts/{twin['id']}']")
+    page.wait_for_url(f"**/app/contacts/{twin['id']}")
+    page.goto(f"{system.url}/app/duplicates/contacts")
+    group = page.locator("section.duplicate", has=page.locator(f"a[href$='/app/contacts/{twin['id']}']"))
+    assert group.count() == 1
+    assert "Same phone" in group.inner_text() and "Similar name, same account" in group.inner_text()
+    assert group.locator(f"a[href$='/app/contacts/{world['boss']['id']}']").count() == 1
+    assert page.problems == []

@@ -97,3 +97,13 @@ def test_tracing_bench_runs(servers):
     for op in ("read", "write"):
         assert set(figures[op]["requests_per_s"]) == {"none", "off", "on"}
     assert figures["hooks_cpu_us"]["with_traceparent"]["none_us"] > 0
+
+
+def test_search_bench_runs(servers):
+    from bench.search import bench_search
+
+    figures = bench_search(servers, rows=3000, each=2, repeat=1)
+    assert set(figures["queries"]) == {"name prefix", "accent-free surname", "e-mail", "phone digits", "typo"}
+    assert all(f["api"]["p50_ms"] > 0 and f["index"]["p50_ms"] > 0 for f in figures["queries"].values())
+    assert figures["found"]["e-mail"]["with_results"] == 2 and figures["found"]["phone digits"]["with_results"] == 2
+    assert figures["baseline_pk_lookup"]["p50_ms"] > 0

@@ -1,0 +1,114 @@
+"""The search index on Postgres: full-text search with a GIN index.
+
+Each record's words go into a tsvector (title weighted A, other words B,
+digit keys C) through the `cadena_search` text search configuration, which
+folds case and accents (`unaccent`); queries match every word as a prefix.
+A lexicon of the indexed words (`search_words`) with a trigram index
+(`pg_trgm`) finds the known words closest to a word typed wrong — the
+approach the pg_trgm documentation recommends, since comparing a typo with
+a short list of distinct words is far cheaper than with every record.
+
+Ranking reads each candidate row, so a text that matches a great many
+records ranks the first CANDIDATES found; the records whose title starts
+with the text are always among them (a range over an index of the folded
+titles), so the best matches are never left out.
+"""
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.dialects import postgresql
+
+from gateway.search.documents import Document
+from gateway.search.index import CANDIDATES, SearchIndex
+from gateway.search.query import MIN_TYPO_LENGTH, Query, tsquery
+
+CONFIG = "cadena_search"
+LAST_CHARACTER = "\U0010ffff"  # sorts after every other in the "C" collation: [key, key + this) = starts with key
+
+STORE = text(f"""
+WITH doc AS (
+  SELECT setweight(to_tsvector('{CONFIG}', :title), 'A') || setweight(to_tsvector('{CONFIG}', :terms), 'B')
+         || setweight(to_tsvector('{CONFIG}', :keys), 'C') AS v
+), stored AS (
+  UPDATE search_entries SET document = (SELECT v FROM doc) WHERE type = :type AND id = :id RETURNING 1
+)
+INSERT INTO search_words (word)
+SELECT DISTINCT w FROM doc, unnest(tsvector_to_array(doc.v)) AS w
+WHERE length(w) >= {MIN_TYPO_LENGTH} AND w !~ '^[0-9]' AND EXISTS (SELECT 1 FROM stored)
+ORDER BY w  -- one order for every writer: two workers adding the same words cannot deadlock
+ON CONFLICT DO NOTHING
+""")
+
+MATCH = text(f"""
+WITH q AS (SELECT to_tsquery('{CONFIG}', :tsq) AS q),
+hits AS (
+  (SELECT e.type, e.id, e.title, e.subtitle, e.account_id, e.title_key, e.document
+   FROM search_entries e, q
+   WHERE (e.title_key COLLATE "C") >= :key AND (e.title_key COLLATE "C") < :key_end AND e.hidden IS NULL
+     AND e.type = ANY(:types) AND e.document @@ q.q
+   LIMIT :limit)
+  UNION ALL
+  (SELECT e.type, e.id, e.title, e.subtitle, e.account_id, e.title_key, e.document
+   FROM search_entries e, q WHERE e.document @@ q.q AND e.type = ANY(:types)
+   LIMIT :candidates)
+), scored AS (
+  SELECT DISTINCT ON (h.type, h.id) h.type, h.id, h.title, h.subtitle, h.account_id,
+         CASE WHEN h.title_key = :key THEN 20 WHEN h.title_key LIKE :prefix THEN 10 ELSE 0 END
+         + ts_rank(h.document, q.q) AS score
+  FROM hits h, q ORDER BY h.type, h.id
+)
+SELECT type, id, title, subtitle, account_id, score FROM scored ORDER BY score DESC, title, id LIMIT :limit
+""")
+
+# The known words a prefix begins, when there are few: matching those words
+# exactly reads the index a third of the time a prefix match does.
+EXPAND = text("""SELECT word FROM search_words WHERE word >= :word AND word < :word_end ORDER BY word LIMIT :most""")
+MAX_EXPANSIONS = 20
+
+CLOSE = text("""
+SELECT word FROM search_words WHERE word % :word ORDER BY similarity(word, :word) DESC, word LIMIT 5
+""")
+
+
+class PostgresIndex(SearchIndex):
+    dialect = postgresql
+
+    def _store_words(self, session, doc: Document) -> None:
+        session.execute(STORE, {"type": doc.type, "id": doc.id, "title": doc.title_words, "terms": doc.terms,
+                                "keys": doc.keys})
+
+    def _drop_words(self, session, kind: str, ident: str) -> None:
+        session.execute(text("UPDATE search_entries SET document = NULL WHERE type = :type AND id = :id"),
+                        {"type": kind, "id": ident})
+
+    def _matches(self, session, query: Query) -> list:
+        if not query.phone_keys:
+            query = query.with_expansions({w: self._expansions(session, w) for w in query.words
+                                           if query.as_prefix(w) and len(w) >= MIN_TYPO_LENGTH and w[0].isalpha()})
+        return list(session.execute(MATCH, {
+            "tsq": tsquery(query), "types": list(query.types), "candidates": CANDIDATES, "key": query.title_key,
+            "key_end": query.title_key + LAST_CHARACTER, "prefix": self.prefix_pattern(query),
+            "limit": query.limit}))
+
+    @staticmethod
+    def _expansions(session, word: str) -> list[str]:
+        """The lexicon's words that begin with ``word`` (none when there are too many: the prefix is kept)."""
+        found = list(session.scalars(EXPAND, {"word": word, "word_end": word + LAST_CHARACTER,
+                                              "most": MAX_EXPANSIONS + 1}))
+        return found if len(found) <= MAX_EXPANSIONS else []
+
+    def _close_words(self, session, word: str) -> list[str]:
+        if not _has_trigrams(session):
+            return []
+        return list(session.scalars(CLOSE, {"word": word}))
+
+
+_TRIGRAMS: dict[str, bool] = {}
+
+
+def _has_trigrams(session) -> bool:
+    """Whether pg_trgm was installed (the migration skips it where it is not available)."""
+    url = str(session.get_bind().url)
+    if url not in _TRIGRAMS:
+        _TRIGRAMS[url] = session.scalar(text("SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'")) > 0
+    return _TRIGRAMS[url]
