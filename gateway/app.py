@@ -10,7 +10,7 @@ from shared.worker import Worker
 
 from concurrent.futures import ThreadPoolExecutor
 
-from gateway import NAME, api, docs_page, handover, identity, routing, timeline
+from gateway import NAME, api, docs_page, handover, history, history_api, identity, routing
 from gateway.aggregates import Customer360
 from gateway.clients import build_clients
 from gateway.deps import GatewayDeps
@@ -49,7 +49,7 @@ def create_app(settings: config.Settings | None = None):
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops)
-    for blp in api.BLUEPRINTS:
+    for blp in (*api.BLUEPRINTS, history_api.bp):
         rest.register_blueprint(blp)
     app.register_blueprint(routing.bp)
     app.register_blueprint(docs_page.bp)
@@ -63,10 +63,16 @@ def create_app(settings: config.Settings | None = None):
     return app
 
 
-# Order matters: the first matching pattern handles an event.
+def on_handover_completed(event: dict, uow) -> None:
+    history.record(event, uow)
+    handover.on_handover_completed(event, uow)
+
+
+# Order matters: the first matching pattern handles an event. Every event is
+# kept in the event history, whatever else it causes.
 HANDLERS = {
-    "*.handover.completed": handover.on_handover_completed,
-    "#": timeline.record,
+    "*.handover.completed": on_handover_completed,
+    "#": history.record,
 }
 
 

@@ -1,4 +1,4 @@
-"""The gateway's tables: users, signing keys, logins, API clients, handovers, the timeline."""
+"""The gateway's tables: users, signing keys, logins, API clients, handovers, the event history."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -60,21 +60,25 @@ class Handover(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class TimelineEntry(Base):
-    """Everything that happened to a customer, from the event stream."""
+class StoredEvent(Base):
+    """Every CloudEvent that crossed the bus, kept for good (the event history,
+    CONTRACTS §10); the customer timeline is a view over it."""
 
-    __tablename__ = "timeline"
+    __tablename__ = "event_history"
 
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    account_id: Mapped[str] = mapped_column(String(36), nullable=False)
     type: Mapped[str] = mapped_column(String(200), nullable=False)
+    subject: Mapped[str | None] = mapped_column(String(200))
+    account_id: Mapped[str | None] = mapped_column(String(64))  # the customer it concerns, if any
     time: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
-    service: Mapped[str] = mapped_column(String(50), nullable=False)
-    subject: Mapped[str | None] = mapped_column(String(64))
-    summary: Mapped[str] = mapped_column(Text, nullable=False)
-    data: Mapped[dict] = mapped_column(JSON, nullable=False)
+    body: Mapped[dict] = mapped_column(JSON, nullable=False)  # the CloudEvent itself, as received
 
-    __table_args__ = (Index("ix_timeline_account_time", "account_id", "time", "event_id"),)
+    __table_args__ = (
+        Index("ix_event_history_time", "time", "event_id"),
+        Index("ix_event_history_type", "type", "time", "event_id"),
+        Index("ix_event_history_subject", "subject", "time", "event_id"),
+        Index("ix_event_history_account", "account_id", "time", "event_id"),
+    )
 
 
 class AuthSession(Base):

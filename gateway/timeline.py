@@ -1,15 +1,11 @@
-"""The customer timeline: every event that concerns an account, kept by the
-gateway from the bus, so it is complete even while a service is down."""
+"""The customer timeline: a view over the event history (gateway/history.py)
+of the events that concern one account, newest first, each with a line a
+person reads. Kept from the bus, so it is complete even while a service is
+down."""
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
-
-from shared.http import keyset_page
-
-from gateway.models import TimelineEntry
+from gateway import history
+from gateway.history import account_of  # noqa: F401  (where readers of the timeline look for it)
 
 VERBS = {
     "created": "created", "updated": "updated", "deleted": "deleted", "won": "won", "lost": "lost",
@@ -18,18 +14,6 @@ VERBS = {
     "stage_changed": "moved stage", "sla_breached": "breached its SLA", "satisfaction_rated": "was rated",
     "reminder_due": "reminder due",
 }
-
-
-def account_of(event: dict) -> str | None:
-    data = event.get("data") or {}
-    if event["type"].startswith("accounts.account."):
-        return event.get("subject") or data.get("id")
-    if data.get("account_id"):
-        return str(data["account_id"])
-    account = data.get("account")
-    if isinstance(account, dict) and account.get("id"):
-        return str(account["id"])
-    return None
 
 
 def _money(value) -> str:
@@ -59,24 +43,13 @@ def summarize(event: dict) -> str:
     return text
 
 
-def record(event: dict, uow) -> None:
-    """Handler for every event: keep the ones that concern an account."""
-    account_id = account_of(event)
-    if account_id is None:
-        return
-    time = datetime.fromisoformat(event["time"].replace("Z", "+00:00"))
-    dialect = postgresql if uow.db.is_postgres else sqlite
-    uow.session.execute(dialect.insert(TimelineEntry).values(
-        event_id=event["id"], account_id=account_id, type=event["type"], time=time,
-        service=event["type"].split(".", 1)[0], subject=event.get("subject"), summary=summarize(event),
-        data=event.get("data") or {},
-    ).on_conflict_do_nothing(index_elements=["event_id"]))
-
-
 def page(session, account_id: str, limit: int, cursor: str | None):
-    stmt = select(TimelineEntry).where(TimelineEntry.account_id == str(account_id))
-    rows, next_cursor = keyset_page(session, stmt, TimelineEntry.time, TimelineEntry.event_id,
-                                    limit=limit, cursor=cursor, descending=True)
-    items = [{"id": r.event_id, "type": r.type, "time": r.time, "service": r.service, "subject": r.subject,
-              "summary": r.summary, "data": r.data} for r in rows]
-    return items, next_cursor
+    query = history.Query(account_id=str(account_id))
+    rows, next_cursor = history.page(session, query, limit=limit, cursor=cursor, newest_first=True)
+    return [item(row.body) for row in rows], next_cursor
+
+
+def item(event: dict) -> dict:
+    return {"id": event["id"], "type": event["type"], "time": history.event_time(event),
+            "service": event["type"].split(".", 1)[0], "subject": event.get("subject"),
+            "summary": summarize(event), "data": event.get("data") or {}}
