@@ -6,14 +6,16 @@ from shared.auth import TokenVerifier
 from shared.db import Database
 from shared.observability import get_logger
 from shared.web import create_base_app
-from shared.worker import Worker
+from shared.worker import Job, Worker
 
 from concurrent.futures import ThreadPoolExecutor
 
-from gateway import NAME, api, docs_page, handover, history, history_api, identity, routing
+from gateway import NAME, api, docs_page, handover, history, history_api, identity, routing, webhook_api, webhooks
 from gateway.aggregates import Customer360
 from gateway.clients import build_clients
+from gateway.delivery_worker import DeliveryWorker
 from gateway.deps import GatewayDeps
+from gateway.ssrf import UrlGuard
 from gateway.models import TABLES, Base
 from gateway.tokens import GatewayRevocation, TokenIssuer
 
@@ -35,7 +37,8 @@ def create_app(settings: config.Settings | None = None):
         revocation=GatewayRevocation(db, settings.revocation_cache_seconds),
         issuer=TokenIssuer(keys, settings.access_token_ttl, settings.refresh_token_days),
         customer360=Customer360(clients, settings.aggregate_deadline,
-                                ThreadPoolExecutor(max_workers=16, thread_name_prefix="360")))
+                                ThreadPoolExecutor(max_workers=16, thread_name_prefix="360")),
+        url_guard=UrlGuard.from_settings(settings))
     app, rest = create_base_app(
         settings, db, title="Cadena API", openapi_path=None,
         description="The public API of Cadena, a CRM for companies that sell to companies.",
@@ -49,7 +52,7 @@ def create_app(settings: config.Settings | None = None):
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops)
-    for blp in (*api.BLUEPRINTS, history_api.bp):
+    for blp in (*api.BLUEPRINTS, history_api.bp, webhook_api.bp):
         rest.register_blueprint(blp)
     app.register_blueprint(routing.bp)
     app.register_blueprint(docs_page.bp)
@@ -79,4 +82,9 @@ HANDLERS = {
 def create_worker(settings: config.Settings | None = None) -> Worker:
     settings = settings or config.load(NAME)
     db = open_db(settings)
-    return Worker(settings, db, HANDLERS, [])
+    jobs = [Job("webhook-log-retention", settings.retention_interval,
+                lambda: webhooks.purge_log(db, settings.webhook_log_retention_days))]
+    worker = Worker(settings, db, HANDLERS, jobs)
+    if settings.webhook_inline:  # locally: delivery threads here, not a process more (docs/webhooks.md)
+        worker.extra = DeliveryWorker(settings, db, worker.stop).targets()
+    return worker

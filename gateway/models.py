@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Index, Integer, LargeBinary, MetaData, String, Text
+from sqlalchemy import JSON, Boolean, Index, Integer, LargeBinary, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.db import NAMING_CONVENTION, UTCDateTime, common_tables, new_id, utcnow
+from shared.db import NAMING_CONVENTION, BigId, UTCDateTime, Versioned, common_tables, new_id, utcnow
 
 
 class Base(DeclarativeBase):
@@ -138,3 +138,73 @@ class ApiClient(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_api_clients_created", "created_at", "id"),)
+
+
+class Webhook(Versioned, Base):
+    """An outside endpoint that receives the events it asks for, signed with
+    its secret (kept as is: signing needs it; shown once to the admin)."""
+
+    __tablename__ = "webhooks"
+
+    url: Mapped[str] = mapped_column(String(2000), nullable=False)
+    events: Mapped[list] = mapped_column(JSON, nullable=False)  # AMQP topic patterns
+    description: Mapped[str | None] = mapped_column(String(500))
+    secret: Mapped[str] = mapped_column(String(100), nullable=False)
+    previous_secret: Mapped[str | None] = mapped_column(String(100))
+    previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disabled_reason: Mapped[str | None] = mapped_column(String(500))
+    created_by: Mapped[str | None] = mapped_column(String(36))
+
+    __table_args__ = (Index("ix_webhooks_created", "created_at", "id"),)
+    __mapper_args__ = {"version_id_col": Versioned.version}
+
+
+class WebhookDelivery(Base):
+    """One event owed to one webhook, until it is delivered or given up.
+    ``origin`` is "live" for the event stream, or the id of a replay."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    webhook_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    event_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    event_type: Mapped[str] = mapped_column(String(200), nullable=False)
+    origin: Mapped[str] = mapped_column(String(36), nullable=False, default="live")
+    payload: Mapped[str | None] = mapped_column(Text)  # the body sent; the history's copy serves replays
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default="pending")  # see delivery.py
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    first_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a delivery worker is sending it
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("webhook_id", "event_id", "origin", name="uq_webhook_deliveries_once"),
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_webhook_deliveries_webhook", "webhook_id", "status"),
+    )
+
+
+class WebhookAttempt(Base):
+    """One try at a delivery, as GET /api/v1/webhooks/{id}/deliveries lists it."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    webhook_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    delivery_id: Mapped[int | None] = mapped_column(BigId)  # none for a test ping
+    event_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    event_type: Mapped[str] = mapped_column(String(200), nullable=False)
+    attempt: Mapped[int] = mapped_column(Integer, nullable=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(300))
+    duration_ms: Mapped[int] = mapped_column(Integer, nullable=False)
+    next_retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_webhook_attempts_webhook", "webhook_id", "at", "id"),
+        Index("ix_webhook_attempts_at", "at"),
+    )

@@ -371,6 +371,8 @@ def _add_events() -> None:
 _add_events()
 cli.add_command(_LazyGroup("api-client", "gateway.cli:api_client",
                            "API clients: identities for internal apps (client-credentials grant)."))
+cli.add_command(_LazyGroup("webhooks", "gateway.cli:webhooks_group",
+                           "Webhooks: test one with a signed ping, or run the delivery worker."))
 
 
 def main(argv=None) -> None:

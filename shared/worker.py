@@ -35,6 +35,8 @@ class Worker:
     jobs: list[Job] = field(default_factory=list)
     purpose: str = "events"
     stop: threading.Event = field(default_factory=threading.Event)
+    # More threads of this process, (name, run): e.g. the gateway's webhook delivery.
+    extra: list[tuple[str, Callable[[], None]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         from shared.retention import purge
@@ -88,6 +90,7 @@ class Worker:
             targets.append(("consumer", self.consumer().run))
         if self.jobs:
             targets.append(("jobs", self._run_jobs))
+        targets.extend(self.extra)
         return [threading.Thread(target=t, name=f"{self.settings.component}-{n}", daemon=True) for n, t in targets]
 
     def start(self) -> list[threading.Thread]:
