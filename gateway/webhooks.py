@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, literal, or_, select, update
+from sqlalchemy import func, insert, literal, or_, select, update
 
 from shared.auth import Principal
 from shared.db import UTCDateTime, new_id, utcnow
@@ -120,10 +120,13 @@ def replay(uow, webhook_id, since: datetime, now: datetime | None = None) -> dic
                     literal(now, UTCDateTime)).where(
         StoredEvent.time >= since, or_(*[sql_match(StoredEvent.type, p) for p in hook.events])).order_by(
         StoredEvent.time, StoredEvent.event_id)
-    result = uow.session.execute(insert(WebhookDelivery).from_select(
+    uow.session.execute(insert(WebhookDelivery).from_select(
         ["webhook_id", "event_id", "event_type", "origin", "status", "attempts", "next_attempt_at", "created_at"],
         events))
-    return {"replay_id": replay_id, "webhook_id": hook.id, "since": since, "queued": max(result.rowcount, 0)}
+    # Counted, not taken from rowcount: drivers disagree on it after INSERT … SELECT.
+    queued = uow.session.scalar(select(func.count()).where(WebhookDelivery.webhook_id == hook.id,
+                                                           WebhookDelivery.origin == replay_id))
+    return {"replay_id": replay_id, "webhook_id": hook.id, "since": since, "queued": queued}
 
 
 def list_attempts(session, webhook_id, args: dict):
