@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from flask_babel import lazy_gettext as _l
 
 from console.pages import (accounts, agenda, api_clients, auth, campaigns, cases, contacts, forecast, handover,
-                           pipeline, search, today, users)
+                           pipeline, search, today, users, webhooks)
 from console.permissions import can
 
 
@@ -35,4 +35,4 @@ NAV = [
 ]
 
 BLUEPRINTS = [auth.bp, today.bp, accounts.bp, contacts.bp, pipeline.bp, search.bp, forecast.bp, agenda.bp,
-              cases.bp, campaigns.bp, users.bp, handover.bp, api_clients.bp]
+              cases.bp, campaigns.bp, users.bp, handover.bp, api_clients.bp, webhooks.bp]
