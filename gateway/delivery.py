@@ -101,12 +101,25 @@ def _due(now: datetime):
                 or_(WebhookDelivery.leased_until.is_(None), WebhookDelivery.leased_until < now))
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A leased delivery with everything its attempt needs."""
+
+    delivery_id: int
+    webhook_id: str
+    url: str
+    event_id: str
+    event_type: str
+    body: str | None  # None: the event is gone from the history (it cannot be sent)
+    secrets: list[str]
+
+
 def claim(db, *, slots: int, busy: Mapping[str, int], per_endpoint: int, lease: float,
-          now: datetime | None = None) -> list[tuple[int, str]]:
+          now: datetime | None = None) -> list[Prepared]:
     """Lease up to ``slots`` due deliveries, at most ``per_endpoint`` per
     webhook counting the ``busy`` ones this worker is sending: a slow or
     dead endpoint never holds more than its share of the senders. Returns
-    (delivery id, webhook id) pairs, oldest due first."""
+    them ready to send, oldest due first, read in the same transaction."""
     if slots <= 0:
         return []
     now = now or utcnow()
@@ -126,73 +139,78 @@ def claim(db, *, slots: int, busy: Mapping[str, int], per_endpoint: int, lease: 
         if not chosen:
             return []
         # Leased only if still due: a competing worker that got there first wins.
-        leased = uow.session.execute(
+        leased = uow.session.scalars(
             update(D).where(D.id.in_(chosen), _due(now)).values(leased_until=now + timedelta(seconds=lease))
-            .returning(D.id, D.webhook_id).execution_options(synchronize_session=False)).all()
-    return sorted(((row[0], row[1]) for row in leased), key=lambda pair: chosen.index(pair[0]))
+            .returning(D.id).execution_options(synchronize_session=False)).all()
+        ready = _read(uow.session, leased, now)
+    return sorted(ready, key=lambda p: chosen.index(p.delivery_id))
 
 
-@dataclass(frozen=True)
-class Prepared:
-    """A claimed delivery with everything its attempt needs."""
-
-    delivery_id: int
-    webhook_id: str
-    url: str
-    event_id: str
-    event_type: str
-    body: str
-    secrets: list[str]
-
-
-def prepare(db, delivery_id: int, now: datetime) -> Prepared | None:
-    """Read what to send; None when there is nothing to send any more."""
-    from gateway.signing import secrets_in_use
-
-    with db.sessions() as session:
-        delivery = session.get(WebhookDelivery, delivery_id)
-        webhook = session.get(Webhook, delivery.webhook_id) if delivery else None
-        if delivery is None or webhook is None or delivery.status != PENDING:
-            return None
-        body = delivery.payload
-        if body is None:  # a replay: the history holds the event
-            stored = session.get(StoredEvent, delivery.event_id)
-            body = encode_body(stored.body) if stored is not None else None
-        if body is None:
-            return None
-        return Prepared(delivery.id, webhook.id, webhook.url, delivery.event_id, delivery.event_type, body,
-                        secrets_in_use(webhook, now))
+def _read(session, ids: list[int], now: datetime) -> list[Prepared]:
+    if not ids:
+        return []
+    D, W = WebhookDelivery, Webhook
+    rows = session.execute(select(D.id, D.webhook_id, D.event_id, D.event_type, D.payload, W.url, W.secret,
+                                  W.previous_secret, W.previous_secret_expires_at)
+                           .join(W, W.id == D.webhook_id).where(D.id.in_(ids))).all()
+    replayed = [row.event_id for row in rows if row.payload is None]
+    history = dict(session.execute(select(StoredEvent.event_id, StoredEvent.body).where(
+        StoredEvent.event_id.in_(replayed))).all()) if replayed else {}
+    ready = []
+    for row in rows:
+        body = row.payload if row.payload is not None else (
+            encode_body(history[row.event_id]) if row.event_id in history else None)
+        secrets = [row.secret]
+        if row.previous_secret and row.previous_secret_expires_at and row.previous_secret_expires_at > now:
+            secrets.append(row.previous_secret)
+        ready.append(Prepared(row.id, row.webhook_id, row.url, row.event_id, row.event_type, body, secrets))
+    return ready
 
 
 def settle(db, prepared: Prepared, outcome: Outcome, schedule: Schedule, now: datetime | None = None,
-           rng: Callable[[], float] = random.random) -> WebhookAttempt:
-    """Record the attempt and what follows from it."""
-    now = now or utcnow()
+           rng: Callable[[], float] = random.random) -> WebhookAttempt | None:
+    found = settle_many(db, [(prepared, outcome, now or utcnow())], schedule, rng)
+    return found[0] if found else None
+
+
+def settle_many(db, results: list[tuple[Prepared, Outcome, datetime]], schedule: Schedule,
+                rng: Callable[[], float] = random.random) -> list[WebhookAttempt]:
+    """Record attempts and what follows from each, in one transaction."""
+    if not results:
+        return []
     with db.transaction() as uow:
-        delivery = uow.session.get(WebhookDelivery, prepared.delivery_id)
-        delivery.attempts += 1
-        delivery.leased_until = None
-        first = delivery.first_attempt_at or now
-        delivery.first_attempt_at = first
-        next_at = None
-        if outcome.ok:
-            delivery.status, delivery.payload = DELIVERED, None
+        ids = [prepared.delivery_id for prepared, _outcome, _at in results]
+        rows = {row.id: row for row in uow.session.scalars(select(WebhookDelivery).where(WebhookDelivery.id.in_(ids)))}
+        attempts = [_apply(uow, rows[prepared.delivery_id], outcome, at, schedule, rng)
+                    for prepared, outcome, at in results if prepared.delivery_id in rows]
+        uow.session.add_all(attempts)
+    return attempts
+
+
+def _apply(uow, delivery: WebhookDelivery, outcome: Outcome, now: datetime, schedule: Schedule,
+           rng: Callable[[], float]) -> WebhookAttempt:
+    """Delivered, tried again later, or given up (which disables the webhook)."""
+    delivery.attempts += 1
+    delivery.leased_until = None
+    first = delivery.first_attempt_at or now
+    delivery.first_attempt_at = first
+    next_at = None
+    if outcome.ok:
+        delivery.status, delivery.payload = DELIVERED, None
+    else:
+        next_at = schedule.next_attempt(delivery.attempts, first, now, rng)
+        if next_at is None:
+            delivery.status = FAILED
+            webhook = uow.session.get(Webhook, delivery.webhook_id)
+            if webhook is not None and webhook.enabled:
+                reason = f"Deliveries failed for {_span(now - first)} (last: {outcome.describe()})."
+                disable(uow, webhook, reason[:500], now, failing_since=first)
         else:
-            next_at = schedule.next_attempt(delivery.attempts, first, now, rng)
-            if next_at is None:
-                delivery.status = FAILED
-                webhook = uow.session.get(Webhook, delivery.webhook_id)
-                if webhook is not None and webhook.enabled:
-                    reason = f"Deliveries failed for {_span(now - first)} (last: {outcome.describe()})."
-                    disable(uow, webhook, reason[:500], now, failing_since=first)
-            else:
-                delivery.next_attempt_at = next_at
-        attempt = WebhookAttempt(webhook_id=delivery.webhook_id, delivery_id=delivery.id, event_id=delivery.event_id,
-                                 event_type=delivery.event_type, attempt=delivery.attempts, at=now,
-                                 status_code=outcome.status_code, error=(outcome.error or None) and outcome.error[:MAX_ERROR],
-                                 duration_ms=outcome.duration_ms, next_retry_at=next_at)
-        uow.session.add(attempt)
-    return attempt
+            delivery.next_attempt_at = next_at
+    return WebhookAttempt(webhook_id=delivery.webhook_id, delivery_id=delivery.id, event_id=delivery.event_id,
+                          event_type=delivery.event_type, attempt=delivery.attempts, at=now,
+                          status_code=outcome.status_code, error=outcome.error[:MAX_ERROR] if outcome.error else None,
+                          duration_ms=outcome.duration_ms, next_retry_at=next_at)
 
 
 def _span(delta: timedelta) -> str:

@@ -12,10 +12,11 @@ small); deployed, `cadena webhooks deliver` runs it as a process of its own.
 """
 from __future__ import annotations
 
+import queue
 import random
 import signal
 import threading
-from concurrent.futures import ThreadPoolExecutor
+import time
 from typing import Callable
 
 from shared import inbox
@@ -26,6 +27,7 @@ from shared.db import Database, utcnow
 from shared.observability import configure_logging, get_logger
 
 from gateway import delivery
+from gateway.lanes import Lanes
 from gateway.sender import Sender
 from gateway.signing import headers as signed_headers
 from gateway.ssrf import UrlGuard
@@ -43,14 +45,18 @@ class DeliveryWorker:
         self.db = db
         self.stop = stop or threading.Event()
         self.sender = sender or Sender(UrlGuard.from_settings(settings), settings.webhook_timeout,
-                                       settings.webhook_per_endpoint)
+                                       settings.webhook_threads)
         self.schedule = delivery.Schedule.from_settings(settings)
         self.rng = rng
         self.wake = threading.Event()
-        self._busy: dict[str, int] = {}
-        self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(settings.webhook_threads, thread_name_prefix="webhook-send")
-        self.lease = settings.webhook_timeout + 60
+        self.lanes = Lanes(settings.webhook_per_endpoint)
+        self._done: queue.SimpleQueue = queue.SimpleQueue()  # (prepared, outcome, when) the senders finished
+        # Leased ahead of the senders, a batch at a time: one transaction leases many, one settles many.
+        self.prefetch = max(50, settings.webhook_threads * 8)
+        self.per_webhook = settings.webhook_per_endpoint * 10  # leased for one webhook at most
+        # Long enough for a delivery to wait its turn behind a hung endpoint's timeouts, then be sent.
+        self.lease = settings.webhook_timeout * (self.per_webhook / settings.webhook_per_endpoint + 2) + 60
+        self._claimed_at = 0.0
 
     # -- owing events ------------------------------------------------------------------
     @property
@@ -70,40 +76,63 @@ class DeliveryWorker:
 
     # -- sending ----------------------------------------------------------------------------
     def dispatch_once(self) -> int:
-        """Lease what is due and fits in the free threads; how many were started."""
-        with self._lock:
-            busy = {k: v for k, v in self._busy.items() if v}
-            free = self.settings.webhook_threads - sum(busy.values())
-        claimed = delivery.claim(self.db, slots=free, busy=busy, per_endpoint=self.settings.webhook_per_endpoint,
-                                 lease=self.lease)
-        for delivery_id, webhook_id in claimed:
-            with self._lock:
-                self._busy[webhook_id] = self._busy.get(webhook_id, 0) + 1
-            self._pool.submit(self._deliver, delivery_id, webhook_id)
-        return len(claimed)
+        """Settle what the senders finished, then lease what is due while the
+        lanes run low (or a while has passed); how much happened (0: nothing
+        to do until something wakes us)."""
+        settled = self._settle_finished()
+        held = self.lanes.held()
+        free = self.prefetch - sum(held.values())
+        claimed: list[delivery.Prepared] = []
+        if free >= self.prefetch // 4 or time.monotonic() - self._claimed_at > POLL:
+            self._claimed_at = time.monotonic()
+            claimed = delivery.claim(self.db, slots=free, busy=held, per_endpoint=self.per_webhook, lease=self.lease)
+            for prepared in claimed:
+                self.lanes.put(prepared)
+        return settled + len(claimed)
 
-    def _deliver(self, delivery_id: int, webhook_id: str) -> None:
-        try:
-            self.attempt(delivery_id)
-        except Exception as exc:  # the lease runs out and it is tried again
-            log.warning("webhook_delivery_error", delivery_id=delivery_id, error=repr(exc)[:300])
-        finally:
-            with self._lock:
-                self._busy[webhook_id] -= 1
+    def run_sender(self) -> None:
+        while not self.stop.is_set():
+            prepared = self.lanes.take(self.stop)
+            if prepared is None:
+                return
+            try:
+                outcome = self.post(prepared)
+            except Exception as exc:  # a bug, not the endpoint's doing: recorded like any failure
+                outcome = delivery.Outcome(None, f"error: {exc!r}", 0)
+            self._done.put((prepared, outcome, utcnow()))
+            self.lanes.done(prepared)
             self.wake.set()
 
-    def attempt(self, delivery_id: int) -> delivery.Outcome | None:
-        """One try at a leased delivery: sign, POST, settle."""
-        prepared = delivery.prepare(self.db, delivery_id, utcnow())
-        if prepared is None:
-            return None
-        body = prepared.body
-        outcome = self.sender.post(prepared.url, body.encode(),
-                                   signed_headers(prepared.secrets, prepared.event_id, body, utcnow()))
+    def post(self, prepared: delivery.Prepared) -> delivery.Outcome:
+        """Sign and POST one delivery (no bookkeeping)."""
+        if prepared.body is None:
+            return delivery.Outcome(None, "the event is no longer in the event history", 0)
+        headers = signed_headers(prepared.secrets, prepared.event_id, prepared.body, utcnow())
+        return self.sender.post(prepared.url, prepared.body.encode(), headers)
+
+    def _settle_finished(self) -> int:
+        """Record every finished attempt in one transaction (a busy worker
+        settles many at once). If that fails, the leases run out and the
+        deliveries are sent again: at least once."""
+        results = []
+        while not self._done.empty():
+            results.append(self._done.get_nowait())
+        if not results:
+            return 0
+        try:
+            delivery.settle_many(self.db, results, self.schedule, self.rng)
+        except Exception as exc:
+            log.warning("webhook_settle_failed", deliveries=len(results), error=repr(exc)[:300])
+        for prepared, outcome, _at in results:
+            if not outcome.ok:
+                log.info("webhook_attempt_failed", webhook_id=prepared.webhook_id, event_id=prepared.event_id,
+                         outcome=outcome.describe())
+        return len(results)
+
+    def attempt(self, prepared: delivery.Prepared) -> delivery.Outcome:
+        """One leased delivery, sent and settled now (tools and tests)."""
+        outcome = self.post(prepared)
         delivery.settle(self.db, prepared, outcome, self.schedule, rng=self.rng)
-        if not outcome.ok:
-            log.info("webhook_attempt_failed", webhook_id=prepared.webhook_id, event_id=prepared.event_id,
-                     outcome=outcome.describe())
         return outcome
 
     def run_dispatcher(self) -> None:
@@ -118,12 +147,18 @@ class DeliveryWorker:
             if not started:
                 self.wake.wait(backoff)
                 self.wake.clear()
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self.lanes.wake_all()
+        self._settle_finished()
         self.sender.close()
 
     # -- as threads of a worker, or a process of its own -----------------------------------------
+    def sending(self) -> list[tuple[str, Callable[[], None]]]:
+        """The dispatcher and the sender threads (what sends what is owed)."""
+        senders = [(f"webhook-sender-{n}", self.run_sender) for n in range(self.settings.webhook_threads)]
+        return [("webhook-dispatcher", self.run_dispatcher), *senders]
+
     def targets(self) -> list[tuple[str, Callable[[], None]]]:
-        return [("webhook-consumer", self.consumer().run), ("webhook-dispatcher", self.run_dispatcher)]
+        return [("webhook-consumer", self.consumer().run), *self.sending()]
 
     def run_forever(self) -> None:
         configure_logging(self.settings.component)

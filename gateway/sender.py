@@ -20,10 +20,10 @@ POOLS_KEPT = 256
 
 
 class Sender:
-    def __init__(self, guard: UrlGuard, timeout: float, per_endpoint: int = 2):
+    def __init__(self, guard: UrlGuard, timeout: float, connections: int = 4):
         self.guard = guard
         self.timeout = timeout
-        self.per_endpoint = per_endpoint
+        self.connections = connections  # kept per destination: a worker's threads (webhooks may share a host)
         self._pools: OrderedDict[tuple, urllib3.HTTPConnectionPool] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -68,7 +68,7 @@ class Sender:
             return pool
 
     def _new_pool(self, target: Target, address: str) -> urllib3.HTTPConnectionPool:
-        options = dict(port=target.port, maxsize=self.per_endpoint, retries=False,
+        options = dict(port=target.port, maxsize=self.connections, retries=False,
                        timeout=urllib3.Timeout(total=self.timeout))
         if target.scheme == "https":
             # Connect to the checked address; TLS still names and verifies the host.

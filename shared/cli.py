@@ -334,7 +334,7 @@ def test(ctx):
 @click.argument("which", default="all")
 @click.pass_context
 def bench(ctx, which):
-    """Run benchmarks: write, opportunities, consumer, latency, aggregate, listing, all (then report), or report alone.
+    """Run benchmarks: write, opportunities, consumer, latency, aggregate, listing, webhooks, all (then report), or report alone.
 
     Each prints ratios against a raw baseline measured in the same run; flags after the name go to that bench
     (see docs/performance.md)."""

@@ -137,7 +137,7 @@ class Settings:
     webhook_retry_base: float = 10.0  # seconds before the first retry; doubles per attempt
     webhook_retry_max: float = 6 * 3600.0  # the longest wait between two attempts
     webhook_retry_window: float = 3 * 86400.0  # failing this long disables the webhook
-    webhook_threads: int = 4  # concurrent deliveries per delivery worker
+    webhook_threads: int = 8  # concurrent deliveries per delivery worker
     webhook_per_endpoint: int = 2  # concurrent deliveries to one webhook per delivery worker
     webhook_inline: bool = True  # the gateway's worker delivers too (off where a delivery worker runs apart)
     webhook_log_retention_days: float = 30.0  # delivery attempts kept this long
@@ -165,7 +165,7 @@ def _webhook_settings(env) -> dict:
         webhook_retry_base=float(env.get("CADENA_WEBHOOK_RETRY_BASE_SECONDS", "10")),
         webhook_retry_max=float(env.get("CADENA_WEBHOOK_RETRY_MAX_SECONDS", str(6 * 3600))),
         webhook_retry_window=float(env.get("CADENA_WEBHOOK_RETRY_WINDOW_SECONDS", str(3 * 86400))),
-        webhook_threads=max(1, int(env.get("CADENA_WEBHOOK_THREADS", "4"))),
+        webhook_threads=max(1, int(env.get("CADENA_WEBHOOK_THREADS", "8"))),
         webhook_per_endpoint=max(1, int(env.get("CADENA_WEBHOOK_PER_ENDPOINT", "2"))),
         webhook_inline=_flag(env.get("CADENA_WEBHOOK_INLINE", "1")),
         webhook_log_retention_days=float(env.get("CADENA_WEBHOOK_LOG_RETENTION_DAYS", "30")),

@@ -64,6 +64,7 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, as real endpoints do
+            disable_nagle_algorithm = True  # headers and body leave at once (no delayed-ACK stall)
 
             def do_POST(self):  # noqa: N802 (the stdlib's name)
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))

@@ -87,3 +87,11 @@ def test_revocation_bench_runs(servers):
     figures = bench_revocation(servers, 20)
     assert set(figures["ms_per_request"]) == {"off", "cached_1s", "uncached"}
     assert all(ms > 0 for ms in figures["ms_per_request"].values())
+
+
+@pytest.mark.integration
+def test_webhooks_bench_runs(servers):
+    from bench.webhooks import bench_webhooks
+
+    figures = bench_webhooks(servers, 40, threads=2)
+    assert figures["deliveries_per_s"] > 0 and figures["raw_posts_per_s"] > 0 and figures["ratio"] > 0

@@ -149,3 +149,29 @@ def test_nat64_and_6to4_carry_the_address_they_embed():
 def test_urls_are_taken_apart_with_default_ports():
     assert parse("https://a.example/x?y=1") == ("https", "a.example", 443, "/x?y=1")
     assert parse("http://a.example") == ("http", "a.example", 80, "/")
+
+
+# -- lanes: who sends next -----------------------------------------------------------------------
+
+def test_lanes_take_in_turn_and_never_more_than_the_endpoints_share():
+    import threading
+
+    from gateway.delivery import Prepared
+    from gateway.lanes import Lanes
+
+    def made(webhook, n):
+        return Prepared(n, webhook, "https://x.example/", f"e{n}", "accounts.account.created", "{}", ["whsec_x"])
+
+    lanes, stop = Lanes(per_endpoint=2), threading.Event()
+    for n in range(5):
+        lanes.put(made("hung", n))
+    lanes.put(made("fine", 10))
+    lanes.put(made("fine", 11))
+    taken = [lanes.take(stop) for _ in range(4)]
+    assert [p.webhook_id for p in taken] == ["hung", "fine", "hung", "fine"]
+    assert lanes.held() == {"hung": 5, "fine": 2}  # waiting or being sent here
+    timer = threading.Timer(0.2, stop.set)
+    timer.start()
+    assert lanes.take(stop, wait=0.05) is None  # "hung" has its two in flight, and nothing else waits
+    lanes.done(taken[0])
+    assert lanes.take(threading.Event()).delivery_id == 2

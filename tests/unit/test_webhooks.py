@@ -141,8 +141,8 @@ def test_rotation_gives_a_new_secret_and_both_sign_for_a_day(gateway, admin):
     sender = FakeSender(Outcome(200, None, 3))
     owe(gateway)
     worker = DeliveryWorker(gateway.settings, gateway.db, sender=sender)
-    [(delivery_id, _)] = delivery.claim(gateway.db, slots=4, busy={}, per_endpoint=2, lease=60)
-    worker.attempt(delivery_id)
+    [prepared] = delivery.claim(gateway.db, slots=4, busy={}, per_endpoint=2, lease=60)
+    worker.attempt(prepared)
     _url, body, headers = sender.requests[0]
     assert len(headers["webhook-signature"].split(" ")) == 2
     for secret in (hook["secret"], rotated["secret"]):
@@ -161,8 +161,8 @@ def test_a_matching_event_is_sent_signed_as_its_cloudevent_and_retried_until_it_
     for round_ in range(3):
         claimed = delivery.claim(gateway.db, slots=4, busy={}, per_endpoint=2, lease=60,
                                  now=datetime.now(timezone.utc) + timedelta(hours=round_))
-        assert [w for _, w in claimed] == [hook["id"]]  # the other webhook wants none of it
-        worker.attempt(claimed[0][0])
+        assert [p.webhook_id for p in claimed] == [hook["id"]]  # the other webhook wants none of it
+        worker.attempt(claimed[0])
     url, body, headers = sender.requests[0]
     assert url == "https://hooks.example.com/cadena" and json.loads(body) == event
     assert headers["webhook-id"] == event["id"] and headers["Content-Type"].startswith("application/cloudevents+json")
@@ -183,15 +183,15 @@ def test_failing_for_the_whole_window_disables_the_webhook_and_says_so(gateway, 
     owe(gateway, data={"id": "a2", "name": "Otro"})
     worker = DeliveryWorker(gateway.settings, gateway.db, sender=FakeSender(Outcome(503, None, 2)))
     start = datetime.now(timezone.utc)
-    [(first, _), _] = delivery.claim(gateway.db, slots=4, busy={}, per_endpoint=2, lease=60, now=start)
+    [first, _] = delivery.claim(gateway.db, slots=4, busy={}, per_endpoint=2, lease=60, now=start)
     worker.attempt(first)
     with gateway.db.sessions() as session:
-        row = session.get(WebhookDelivery, first)
+        row = session.get(WebhookDelivery, first.delivery_id)
         assert row.status == "pending" and row.next_attempt_at > start
         row.first_attempt_at = start - timedelta(hours=2)  # the window (1 h here) is over
         session.commit()
-    [(again, _)] = [c for c in delivery.claim(gateway.db, slots=4, busy={}, per_endpoint=2, lease=60,
-                                              now=start + timedelta(hours=3)) if c[0] == first]
+    [again] = [c for c in delivery.claim(gateway.db, slots=4, busy={}, per_endpoint=2, lease=60,
+                                         now=start + timedelta(hours=3)) if c.delivery_id == first.delivery_id]
     worker.attempt(again)
     read = gateway.client.get(f"/api/v1/webhooks/{hook['id']}", headers=admin).get_json()
     assert read["enabled"] is False and "503" in read["disabled_reason"]
@@ -210,10 +210,10 @@ def test_one_busy_endpoint_gets_no_more_than_its_share_of_senders(gateway, admin
         owe(gateway)
     owe(gateway, "support.case.opened", {"id": "k1", "account_id": "a1"})
     claimed = delivery.claim(gateway.db, slots=4, busy={slow["id"]: 1}, per_endpoint=2, lease=60)
-    assert sorted(w for _, w in claimed) == sorted([slow["id"], fast["id"]])
+    assert sorted(p.webhook_id for p in claimed) == sorted([slow["id"], fast["id"]])
     # Leased: a competing worker gets the rest, never the same ones.
     rival = delivery.claim(gateway.db, slots=10, busy={}, per_endpoint=10, lease=60)
-    assert {d for d, _ in rival}.isdisjoint({d for d, _ in claimed}) and len(rival) == 5
+    assert {p.delivery_id for p in rival}.isdisjoint({p.delivery_id for p in claimed}) and len(rival) == 5
 
 
 def test_replay_owes_again_every_matching_event_since_a_time(gateway, admin):
@@ -230,8 +230,8 @@ def test_replay_owes_again_every_matching_event_since_a_time(gateway, admin):
     assert everything["queued"] == 2
     sender = FakeSender(Outcome(200, None, 1))
     worker = DeliveryWorker(gateway.settings, gateway.db, sender=sender)
-    for delivery_id, _ in delivery.claim(gateway.db, slots=10, busy={}, per_endpoint=10, lease=60):
-        worker.attempt(delivery_id)
+    for prepared in delivery.claim(gateway.db, slots=10, busy={}, per_endpoint=10, lease=60):
+        worker.attempt(prepared)
     sent = [json.loads(body)["id"] for _, body, _ in sender.requests]
     assert sorted(sent) == sorted([recent[0]["id"], recent[0]["id"], recent[0]["id"], old["id"]])
     assert gateway.client.post(path, json={"since": "yesterday"}, headers=admin).status_code == 422
