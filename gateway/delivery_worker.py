@@ -25,6 +25,7 @@ from shared.config import Settings
 from shared.contracts import catalogue
 from shared.db import Database, utcnow
 from shared.observability import configure_logging, get_logger
+from shared.worker import serve_metrics
 
 from gateway import delivery
 from gateway.lanes import Lanes
@@ -63,9 +64,10 @@ class DeliveryWorker:
     def queue(self) -> QueueSpec:
         return QueueSpec(QUEUE, ("#",), self.settings.consumer_delivery_limit)
 
+    handlers = {"#": delivery.fan_out}
+
     def consumer(self) -> Consumer:
-        queue, known = self.queue, catalogue()
-        handlers = {"#": delivery.fan_out}
+        queue, known, handlers = self.queue, catalogue(), self.handlers
 
         def on_batch(deliveries: list[tuple[str, bytes]]) -> list[str]:
             outcomes = inbox.handle_batch(self.db, queue.name, handlers, deliveries, known)
@@ -164,6 +166,7 @@ class DeliveryWorker:
         configure_logging(self.settings.component)
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self.stop.set())
+        serve_metrics(self)  # /healthz and /metrics for the probes, as every worker has
         threads = [threading.Thread(target=run, name=name, daemon=True) for name, run in self.targets()]
         for thread in threads:
             thread.start()

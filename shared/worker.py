@@ -103,7 +103,7 @@ class Worker:
         configure_logging(self.settings.component)
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self.stop.set())
-        _serve_metrics(self)
+        serve_metrics(self)
         threads = self.start()
         log.info("worker_started", component=self.settings.component, threads=[t.name for t in threads])
         while not self.stop.is_set():
@@ -114,7 +114,9 @@ class Worker:
         log.info("worker_stopped", component=self.settings.component)
 
 
-def _serve_metrics(worker: Worker) -> None:
+def serve_metrics(worker) -> None:
+    """/metrics (and any path, so /healthz too) on CADENA_METRICS_PORT, with the queue depths of
+    ``worker`` (anything with settings, handlers and queue)."""
     from shared.config import metrics_port
 
     port = metrics_port()
