@@ -22,6 +22,8 @@ PUBLIC = {"hooks.example.com": ["93.184.216.34"], "inside.example.com": ["10.1.2
 
 
 def resolve(host, port):
+    if host.replace(".", "").isdigit() or ":" in host:
+        return [host]  # an address resolves to itself
     if host not in PUBLIC:
         raise Refused(f"The host {host} does not resolve.")
     return PUBLIC[host]
@@ -101,7 +103,7 @@ def test_change_pause_and_delete(gateway, admin):
 
 @pytest.mark.parametrize("body, field", [
     ({"url": "https://inside.example.com/x"}, "url"),  # private, the dev flag is off
-    ({"url": "http://127.0.0.1:9/x"}, "url"), ({"url": "ftp://hooks.example.com/"}, "url"),
+    ({"url": "http://127.0.0.1:9/x"}, "url"),  # loopback ({"url": "ftp://hooks.example.com/"}, "url"),
     ({"url": "https://nowhere.example.com/"}, "url"), ({"events": []}, "events"),
     ({"events": ["accounts..x"]}, "events.0"), ({"events": "accounts.#"}, "events"),
     ({"description": "x" * 501}, "description"), ({"secret": "mine"}, "secret"),
@@ -248,3 +250,15 @@ def test_a_cursor_of_the_wrong_shape_is_422(gateway, admin):
     forged = base64.urlsafe_b64encode(json.dumps(["2026-01-01T00:00:00+00:00", "x"]).encode()).decode().rstrip("=")
     reply = gateway.client.get(f"/api/v1/webhooks/{hook['id']}/deliveries?cursor={forged}", headers=admin)
     assert reply.status_code == 422
+
+
+@pytest.mark.parametrize("url, why", [("http://127.0.0.1:9/x", "loopback"), ("http://[::1]/x", "loopback"),
+                                      ("http://169.254.169.254/latest/meta-data", "cloud metadata"),
+                                      ("http://10.0.0.8/", "private"), ("http://0.0.0.0:8000/", "unspecified")])
+def test_with_the_settings_as_shipped_local_and_private_addresses_are_refused(sqlite_build, url, why):
+    gateway = sqlite_build("gateway")  # CADENA_WEBHOOK_ALLOW_PRIVATE unset: the guard the settings make
+    assert gateway.settings.webhook_allow_private is False
+    token = gateway.client.post("/api/v1/auth/token", json={"email": "admin@cadena.local", "password": "admin"})
+    reply = gateway.client.post("/api/v1/webhooks", json={"url": url, "events": ["accounts.#"]},
+                                headers={"Authorization": "Bearer " + token.get_json()["access_token"]})
+    assert reply.status_code == 422 and why in reply.get_json()["errors"]["url"][0]
