@@ -20,6 +20,7 @@ BENCHES = {
     "search": "bench.search",
     "revocation": "bench.revocation",
     "tracing": "bench.tracing",
+    "webhooks": "bench.webhooks",
     "chaos": "bench.chaos",
     "report": "bench.report",  # last: it reads what the others saved
 }

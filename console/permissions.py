@@ -20,6 +20,7 @@ ROLES_FOR = {
     "hand_over": frozenset({"admin", "manager"}),
     "manage_api_clients": frozenset({"admin"}),
     "merge": frozenset({"admin", "manager", "rep"}),  # the roles that own accounts and contacts
+    "manage_webhooks": frozenset({"admin"}),
 }
 
 

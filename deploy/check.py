@@ -177,7 +177,7 @@ def healthcheck_test(service: Mapping) -> str:
 
 def cadena_processes(services: Mapping[str, Mapping]) -> dict[str, tuple[str, str]]:
     """{compose service: (role, component)} for every Cadena process, by its
-    command: serve|worker|migrate <component>."""
+    command: serve|worker|migrate <component>, or `webhooks deliver` (the gateway's)."""
     found = {}
     for name, service in services.items():
         image = str(service.get("image", ""))
@@ -189,6 +189,8 @@ def cadena_processes(services: Mapping[str, Mapping]) -> dict[str, tuple[str, st
         if len(command) >= 2 and command[0] in ("serve", "worker", "migrate"):
             role = {"serve": "web"}.get(command[0], command[0])
             found[name] = (role, command[1])
+        elif command[:2] == ["webhooks", "deliver"]:  # the gateway's webhook delivery worker
+            found[name] = ("webhooks", "gateway")
         else:
             found[name] = ("?", "?")
     return found
@@ -355,7 +357,7 @@ def check_compose(compose: Mapping, root: Path = ROOT, environ: Mapping[str, str
                     problems.append(f"compose: {name} should publish port {port}")
             elif published:
                 problems.append(f"compose: {name} publishes ports; only the gateway is reachable from outside")
-        elif role == "worker":
+        elif role in ("worker", "webhooks"):
             if env.get("CADENA_METRICS_PORT") != WORKER_METRICS_PORT:
                 problems.append(f"compose: {name} should set CADENA_METRICS_PORT={WORKER_METRICS_PORT}")
             if service.get("ports"):

@@ -6,14 +6,17 @@ from shared.auth import TokenVerifier
 from shared.db import Database
 from shared.observability import get_logger
 from shared.web import create_base_app
-from shared.worker import Worker
+from shared.worker import Job, Worker
 
 from concurrent.futures import ThreadPoolExecutor
 
-from gateway import NAME, api, docs_page, handover, identity, routing, search, timeline
+from gateway import (NAME, api, docs_page, handover, history, history_api, identity, routing, search, timeline,
+                     webhook_api, webhooks)
 from gateway.aggregates import Customer360
 from gateway.clients import build_clients
+from gateway.delivery_worker import DeliveryWorker
 from gateway.deps import GatewayDeps
+from gateway.ssrf import UrlGuard
 from gateway.models import TABLES, Base
 from gateway.tokens import GatewayRevocation, TokenIssuer
 
@@ -35,7 +38,8 @@ def create_app(settings: config.Settings | None = None):
         revocation=GatewayRevocation(db, settings.revocation_cache_seconds),
         issuer=TokenIssuer(keys, settings.access_token_ttl, settings.refresh_token_days),
         customer360=Customer360(clients, settings.aggregate_deadline,
-                                ThreadPoolExecutor(max_workers=16, thread_name_prefix="360")))
+                                ThreadPoolExecutor(max_workers=16, thread_name_prefix="360")),
+        url_guard=UrlGuard.from_settings(settings))
     app, rest = create_base_app(
         settings, db, title="Cadena API", openapi_path=None,
         description="The public API of Cadena, a CRM for companies that sell to companies.",
@@ -49,7 +53,7 @@ def create_app(settings: config.Settings | None = None):
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops)
-    for blp in api.BLUEPRINTS:
+    for blp in (*api.BLUEPRINTS, history_api.bp, webhook_api.bp):
         rest.register_blueprint(blp)
     app.register_blueprint(routing.bp)
     app.register_blueprint(docs_page.bp)
@@ -64,8 +68,8 @@ def create_app(settings: config.Settings | None = None):
 
 
 def on_any_event(event: dict, uow) -> None:
-    """Every event: the customer's timeline and the search index, in one transaction."""
-    timeline.record(event, uow)
+    """Every event: the event history (and with it the timeline) and the search index, in one transaction."""
+    history.record(event, uow)
     search.record(event, uow)
 
 
@@ -75,9 +79,15 @@ def on_account_merged(event: dict, uow) -> None:
     search.record(event, uow)
 
 
-# Order matters: the first matching pattern handles an event.
+def on_handover_completed(event: dict, uow) -> None:
+    history.record(event, uow)
+    handover.on_handover_completed(event, uow)
+
+
+# Order matters: the first matching pattern handles an event. Every event is
+# kept in the event history, whatever else it causes.
 HANDLERS = {
-    "*.handover.completed": handover.on_handover_completed,
+    "*.handover.completed": on_handover_completed,
     "accounts.account.merged": on_account_merged,
     "#": on_any_event,
 }
@@ -86,4 +96,9 @@ HANDLERS = {
 def create_worker(settings: config.Settings | None = None) -> Worker:
     settings = settings or config.load(NAME)
     db = open_db(settings)
-    return Worker(settings, db, HANDLERS, [])
+    jobs = [Job("webhook-log-retention", settings.retention_interval,
+                lambda: webhooks.purge_log(db, settings.webhook_log_retention_days))]
+    worker = Worker(settings, db, HANDLERS, jobs)
+    if settings.webhook_inline:  # locally: delivery threads here, not a process more (docs/webhooks.md)
+        worker.extra = DeliveryWorker(settings, db, worker.stop).targets()
+    return worker

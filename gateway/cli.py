@@ -78,3 +78,46 @@ def revoke(client_id):
     finally:
         db.dispose()
     click.echo(f"Revoked {client_id}.")
+
+
+@click.group("webhooks")
+def webhooks_group():
+    """Webhooks: test one with a signed ping, or run the delivery worker."""
+
+
+@webhooks_group.command("test")
+@click.argument("webhook_id")
+def test_webhook(webhook_id):
+    """Send a signed ping (a gateway.webhook.ping event) to a webhook and print what it answered."""
+    from shared.cli import Failure
+    from shared.http import NotFound
+
+    from gateway.sender import Sender
+    from gateway.ssrf import UrlGuard
+    from gateway.webhooks import ping
+
+    settings = config.load("gateway")
+    db = _db()
+    sender = Sender(UrlGuard.from_settings(settings), settings.webhook_timeout)
+    try:
+        outcome, event = ping(db, sender, webhook_id)
+    except NotFound:
+        raise Failure(f"no webhook {webhook_id}; GET /api/v1/webhooks lists them.") from None
+    finally:
+        sender.close()
+        db.dispose()
+    click.echo(f"ping {event['id']}: {outcome.describe()} in {outcome.duration_ms} ms")
+    if not outcome.ok:
+        raise Failure(f"the endpoint did not accept the ping ({outcome.describe()}).")
+
+
+@webhooks_group.command("deliver")
+def deliver():
+    """Run the webhook delivery worker on its own (deployments where the gateway's worker has
+    CADENA_WEBHOOK_INLINE=0); replicas compete for the work."""
+    from gateway.delivery_worker import DeliveryWorker
+    from shared.cli import require_broker
+
+    settings = config.load("gateway")
+    require_broker(settings.amqp_url)
+    DeliveryWorker(settings, _db()).run_forever()

@@ -1,9 +1,9 @@
-"""Identity's events (the gateway owns users): their payload contracts."""
+"""The gateway's events: identity's (the gateway owns users) and webhooks'."""
 from __future__ import annotations
 
 from marshmallow import fields
 
-from shared.contracts import EventData, contracts, field_changes, ident, text
+from shared.contracts import EventData, Payload, contracts, field_changes, ident, text, time
 
 
 class User(EventData):
@@ -25,9 +25,26 @@ class HandoverRequested(EventData):
     to_user_id = ident()
 
 
+class WebhookDisabled(Payload):
+    id = ident()
+    url = fields.String(required=True)
+    reason = fields.String(required=True)
+    disabled_at = time(required=True)
+    failing_since = time()
+
+
+class WebhookDeleted(Payload):
+    id = ident()
+    url = fields.String(required=True)
+
+
 CONTRACTS = [
     *contracts("A user was created or changed (never a password hash).", User,
                "identity.user.created", "identity.user.updated"),
     *contracts("A leaving user's open work is to pass to a successor; every service moves its own.",
                HandoverRequested, "identity.user.handover_requested"),
+    *contracts("A webhook was disabled: its deliveries kept failing for the whole retry window (3 days by "
+               "default). Nothing more is sent to it until an admin enables it again.",
+               WebhookDisabled, "gateway.webhook.disabled"),
+    *contracts("A webhook was deleted.", WebhookDeleted, "gateway.webhook.deleted"),
 ]

@@ -1,13 +1,13 @@
-"""The gateway's tables: users, signing keys, logins, API clients, handovers, the timeline, account
-merges and the search index."""
+"""The gateway's tables: users, signing keys, logins, API clients, handovers, the event history, account
+merges, the search index and webhooks."""
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Index, Integer, LargeBinary, MetaData, String, Text
+from sqlalchemy import JSON, Boolean, Index, Integer, LargeBinary, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.db import NAMING_CONVENTION, UTCDateTime, common_tables, new_id, utcnow
+from shared.db import NAMING_CONVENTION, BigId, UTCDateTime, Versioned, common_tables, new_id, utcnow
 
 
 class Base(DeclarativeBase):
@@ -61,21 +61,25 @@ class Handover(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class TimelineEntry(Base):
-    """Everything that happened to a customer, from the event stream."""
+class StoredEvent(Base):
+    """Every CloudEvent that crossed the bus, kept for good (the event history,
+    CONTRACTS §10); the customer timeline is a view over it."""
 
-    __tablename__ = "timeline"
+    __tablename__ = "event_history"
 
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    account_id: Mapped[str] = mapped_column(String(36), nullable=False)
     type: Mapped[str] = mapped_column(String(200), nullable=False)
+    subject: Mapped[str | None] = mapped_column(String(200))
+    account_id: Mapped[str | None] = mapped_column(String(64))  # the customer it concerns, if any
     time: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
-    service: Mapped[str] = mapped_column(String(50), nullable=False)
-    subject: Mapped[str | None] = mapped_column(String(64))
-    summary: Mapped[str] = mapped_column(Text, nullable=False)
-    data: Mapped[dict] = mapped_column(JSON, nullable=False)
+    body: Mapped[dict] = mapped_column(JSON, nullable=False)  # the CloudEvent itself, as received
 
-    __table_args__ = (Index("ix_timeline_account_time", "account_id", "time", "event_id"),)
+    __table_args__ = (
+        Index("ix_event_history_time", "time", "event_id"),
+        Index("ix_event_history_type", "type", "time", "event_id"),
+        Index("ix_event_history_subject", "subject", "time", "event_id"),
+        Index("ix_event_history_account", "account_id", "time", "event_id"),
+    )
 
 
 class AccountMerge(Base):
@@ -168,3 +172,73 @@ class SearchEntry(Base):
     hidden: Mapped[str | None] = mapped_column(String(16))  # None (searchable) | deleted | merged
     merged_into: Mapped[str | None] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class Webhook(Versioned, Base):
+    """An outside endpoint that receives the events it asks for, signed with
+    its secret (kept as is: signing needs it; shown once to the admin)."""
+
+    __tablename__ = "webhooks"
+
+    url: Mapped[str] = mapped_column(String(2000), nullable=False)
+    events: Mapped[list] = mapped_column(JSON, nullable=False)  # AMQP topic patterns
+    description: Mapped[str | None] = mapped_column(String(500))
+    secret: Mapped[str] = mapped_column(String(100), nullable=False)
+    previous_secret: Mapped[str | None] = mapped_column(String(100))
+    previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disabled_reason: Mapped[str | None] = mapped_column(String(500))
+    created_by: Mapped[str | None] = mapped_column(String(36))
+
+    __table_args__ = (Index("ix_webhooks_created", "created_at", "id"),)
+    __mapper_args__ = {"version_id_col": Versioned.version}
+
+
+class WebhookDelivery(Base):
+    """One event owed to one webhook, until it is delivered or given up.
+    ``origin`` is "live" for the event stream, or the id of a replay."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    webhook_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    event_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    event_type: Mapped[str] = mapped_column(String(200), nullable=False)
+    origin: Mapped[str] = mapped_column(String(36), nullable=False, default="live")
+    payload: Mapped[str | None] = mapped_column(Text)  # the body sent; the history's copy serves replays
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default="pending")  # see delivery.py
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    first_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a delivery worker is sending it
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("webhook_id", "event_id", "origin", name="uq_webhook_deliveries_once"),
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_webhook_deliveries_webhook", "webhook_id", "status"),
+    )
+
+
+class WebhookAttempt(Base):
+    """One try at a delivery, as GET /api/v1/webhooks/{id}/deliveries lists it."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    webhook_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    delivery_id: Mapped[int | None] = mapped_column(BigId)  # none for a test ping
+    event_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    event_type: Mapped[str] = mapped_column(String(200), nullable=False)
+    attempt: Mapped[int] = mapped_column(Integer, nullable=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(300))
+    duration_ms: Mapped[int] = mapped_column(Integer, nullable=False)
+    next_retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_webhook_attempts_webhook", "webhook_id", "at", "id"),
+        Index("ix_webhook_attempts_at", "at"),
+    )

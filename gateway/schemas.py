@@ -1,7 +1,7 @@
 """The gateway's API shapes."""
 from __future__ import annotations
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, post_dump, validate, validates_schema
 
 from shared.auth import ROLES
 from shared.http import ListArgs
@@ -164,3 +164,58 @@ class Customer360Out(Base):
     campaigns = fields.List(fields.Dict())
     partial = fields.Boolean()
     unavailable = fields.List(fields.String())
+
+
+# -- the event history -----------------------------------------------------------
+
+class TopicPattern(fields.String):
+    """An AMQP topic pattern over routing keys: ``accounts.#``, ``*.opportunity.won``."""
+
+    def __init__(self, **kwargs):
+        metadata = {"description": "an AMQP topic pattern: '*' is one word, '#' any number of words",
+                    "example": "accounts.#", **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        from gateway.topics import pattern_problem
+
+        pattern = super()._deserialize(value, attr, data, **kwargs)
+        problem = pattern_problem(pattern)
+        if problem:
+            raise ValidationError(problem)
+        return pattern
+
+
+class CustomerEventFilters(ListArgs):
+    since = fields.AwareDateTime(metadata={"description": "events at or after this time (RFC 3339 with a zone)"})
+
+
+class EventFilters(CustomerEventFilters):
+    type = TopicPattern()
+    subject = fields.String(validate=validate.Length(min=1, max=200),
+                            metadata={"description": "the aggregate id the event is about"})
+
+
+class CloudEvent(Base):
+    """A CloudEvent 1.0 exactly as it crossed the bus (structured JSON mode);
+    extension attributes beyond these come along as they were."""
+
+    specversion = fields.String(metadata={"example": "1.0"})
+    id = fields.String()
+    source = fields.String(metadata={"example": "/cadena/accounts"})
+    type = fields.String(metadata={"description": "the routing key", "example": "accounts.account.created"})
+    subject = fields.String(metadata={"description": "the aggregate id"})
+    time = fields.String(metadata={"format": "date-time"})
+    datacontenttype = fields.String(metadata={"example": "application/json"})
+    correlationid = fields.String()
+    dataversion = fields.String(metadata={"example": "1"})
+    data = fields.Dict()
+
+    @post_dump(pass_original=True)
+    def _as_it_was(self, dumped, original, **_kwargs):
+        return {**dumped, **original}
+
+
+class EventPage(Base):
+    items = fields.List(fields.Nested(CloudEvent), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)

@@ -1,21 +1,22 @@
-"""The customer timeline: every event that concerns an account, kept by the
-gateway from the bus, so it is complete even while a service is down.
+"""The customer timeline: a view over the event history (gateway/history.py)
+of the events that concern one account, newest first, each with a line a
+person reads. Kept from the bus, so it is complete even while a service is
+down.
 
-A merged account's entries stay as they were recorded and show under its
+A merged account's events stay as they were recorded and show under its
 survivor (and under the survivor's survivor, should that be merged in turn):
 ``account_merges`` remembers who was merged into whom, so an event about a
-merged account that arrives late still lands on the survivor's timeline."""
+merged account that arrives late still shows on the survivor's timeline."""
 from __future__ import annotations
-
-from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from shared.http import keyset_page
 from shared.merges import merged_ids
 
-from gateway.models import AccountMerge, TimelineEntry
+from gateway import history
+from gateway.history import account_of  # noqa: F401  (where readers of the timeline look for it)
+from gateway.models import AccountMerge
 
 VERBS = {
     "created": "created", "updated": "updated", "deleted": "deleted", "won": "won", "lost": "lost",
@@ -24,18 +25,6 @@ VERBS = {
     "stage_changed": "moved stage", "sla_breached": "breached its SLA", "satisfaction_rated": "was rated",
     "reminder_due": "reminder due", "merged": "merged",
 }
-
-
-def account_of(event: dict) -> str | None:
-    data = event.get("data") or {}
-    if event["type"].startswith("accounts.account."):
-        return event.get("subject") or data.get("id")
-    if data.get("account_id"):
-        return str(data["account_id"])
-    account = data.get("account")
-    if isinstance(account, dict) and account.get("id"):
-        return str(account["id"])
-    return None
 
 
 def _money(value) -> str:
@@ -65,29 +54,15 @@ def summarize(event: dict) -> str:
     return text
 
 
-def record(event: dict, uow) -> None:
-    """Handler for every event: keep the ones that concern an account."""
-    account_id = account_of(event)
-    if account_id is None:
-        return
-    time = datetime.fromisoformat(event["time"].replace("Z", "+00:00"))
-    dialect = postgresql if uow.db.is_postgres else sqlite
-    uow.session.execute(dialect.insert(TimelineEntry).values(
-        event_id=event["id"], account_id=account_id, type=event["type"], time=time,
-        service=event["type"].split(".", 1)[0], subject=event.get("subject"), summary=summarize(event),
-        data=event.get("data") or {},
-    ).on_conflict_do_nothing(index_elements=["event_id"]))
-
-
 def on_account_merged(event: dict, uow) -> None:
     """accounts.account.merged: remember who survived, and keep the event itself."""
     survivor, merged = merged_ids(event)
-    time = datetime.fromisoformat(event["time"].replace("Z", "+00:00"))
+    time = history.event_time(event)
     dialect = postgresql if uow.db.is_postgres else sqlite
     uow.session.execute(dialect.insert(AccountMerge).values(
         [{"merged_id": m, "survivor_id": survivor, "merged_at": time} for m in merged]
     ).on_conflict_do_nothing(index_elements=["merged_id"]))
-    record(event, uow)
+    history.record(event, uow)
 
 
 def survivor_of(session, account_id: str) -> str | None:
@@ -103,22 +78,23 @@ def survivor_of(session, account_id: str) -> str | None:
     return survivor
 
 
-def accounts_of(session, account_id: str) -> set[str]:
+def accounts_of(session, account_id: str) -> frozenset[str]:
     """The account and every account merged into it (at any depth)."""
     ids = frontier = {str(account_id)}
     while frontier:
         found = set(session.scalars(select(AccountMerge.merged_id).where(AccountMerge.survivor_id.in_(frontier))))
         frontier = found - ids
         ids = ids | frontier
-    return ids
+    return frozenset(ids)
 
 
 def page(session, account_id: str, limit: int, cursor: str | None):
-    ids = accounts_of(session, account_id)
-    stmt = select(TimelineEntry).where(TimelineEntry.account_id.in_(sorted(ids)) if len(ids) > 1
-                                       else TimelineEntry.account_id == str(account_id))
-    rows, next_cursor = keyset_page(session, stmt, TimelineEntry.time, TimelineEntry.event_id,
-                                    limit=limit, cursor=cursor, descending=True)
-    items = [{"id": r.event_id, "type": r.type, "time": r.time, "service": r.service, "subject": r.subject,
-              "summary": r.summary, "data": r.data} for r in rows]
-    return items, next_cursor
+    query = history.Query(account_ids=accounts_of(session, account_id))
+    rows, next_cursor = history.page(session, query, limit=limit, cursor=cursor, newest_first=True)
+    return [item(row.body) for row in rows], next_cursor
+
+
+def item(event: dict) -> dict:
+    return {"id": event["id"], "type": event["type"], "time": history.event_time(event),
+            "service": event["type"].split(".", 1)[0], "subject": event.get("subject"),
+            "summary": summarize(event), "data": event.get("data") or {}}

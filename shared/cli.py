@@ -334,8 +334,8 @@ def test(ctx):
 @click.argument("which", default="all")
 @click.pass_context
 def bench(ctx, which):
-    """Run benchmarks: write, opportunities, consumer, latency, aggregate, listing, revocation, tracing, search, all
-    (then report), or report alone.
+    """Run benchmarks: write, opportunities, consumer, latency, aggregate, listing, revocation, tracing, search,
+    webhooks, all (then report), or report alone.
 
     Each prints ratios against a raw baseline measured in the same run; flags after the name go to that bench
     (see docs/performance.md)."""
@@ -372,6 +372,8 @@ def _add_events() -> None:
 _add_events()
 cli.add_command(_LazyGroup("api-client", "gateway.cli:api_client",
                            "API clients: identities for internal apps (client-credentials grant)."))
+cli.add_command(_LazyGroup("webhooks", "gateway.cli:webhooks_group",
+                           "Webhooks: test one with a signed ping, or run the delivery worker."))
 
 
 def main(argv=None) -> None:

@@ -131,6 +131,18 @@ class Settings:
     unsubscribe_secret: str | None = None  # signs campaign mail's one-click unsubscribe links
     proxy_hops: int = 0  # trusted reverse proxies in front of the gateway (X-Forwarded-For)
     otlp_endpoint: str | None = None  # OTEL_EXPORTER_OTLP_ENDPOINT: spans are recorded and exported there
+    # Webhooks (docs/webhooks.md): where they may point, how long one try
+    # waits, the retry schedule and how the delivery worker runs.
+    webhook_allow_private: bool = False  # loopback, private, link-local… destinations (dev only)
+    webhook_allowed_networks: tuple[str, ...] = ()  # when set, destinations must be in one of these
+    webhook_timeout: float = 10.0
+    webhook_retry_base: float = 10.0  # seconds before the first retry; doubles per attempt
+    webhook_retry_max: float = 6 * 3600.0  # the longest wait between two attempts
+    webhook_retry_window: float = 3 * 86400.0  # failing this long disables the webhook
+    webhook_threads: int = 8  # concurrent deliveries per delivery worker
+    webhook_per_endpoint: int = 2  # concurrent deliveries to one webhook per delivery worker
+    webhook_inline: bool = True  # the gateway's worker delivers too (off where a delivery worker runs apart)
+    webhook_log_retention_days: float = 30.0  # delivery attempts kept this long
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -140,6 +152,26 @@ class Settings:
     @property
     def jwks_url(self) -> str:
         return f"{self.gateway_url}/api/v1/auth/jwks.json"
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _webhook_settings(env) -> dict:
+    networks = tuple(n.strip() for n in env.get("CADENA_WEBHOOK_ALLOWED_NETWORKS", "").split(",") if n.strip())
+    return dict(
+        webhook_allow_private=_flag(env.get("CADENA_WEBHOOK_ALLOW_PRIVATE")),
+        webhook_allowed_networks=networks,
+        webhook_timeout=float(env.get("CADENA_WEBHOOK_TIMEOUT", "10")),
+        webhook_retry_base=float(env.get("CADENA_WEBHOOK_RETRY_BASE_SECONDS", "10")),
+        webhook_retry_max=float(env.get("CADENA_WEBHOOK_RETRY_MAX_SECONDS", str(6 * 3600))),
+        webhook_retry_window=float(env.get("CADENA_WEBHOOK_RETRY_WINDOW_SECONDS", str(3 * 86400))),
+        webhook_threads=max(1, int(env.get("CADENA_WEBHOOK_THREADS", "8"))),
+        webhook_per_endpoint=max(1, int(env.get("CADENA_WEBHOOK_PER_ENDPOINT", "2"))),
+        webhook_inline=_flag(env.get("CADENA_WEBHOOK_INLINE", "1")),
+        webhook_log_retention_days=float(env.get("CADENA_WEBHOOK_LOG_RETENTION_DAYS", "30")),
+    )
 
 
 def load(component: str, **overrides) -> Settings:
@@ -172,6 +204,7 @@ def load(component: str, **overrides) -> Settings:
         revocation_cache_seconds=float(env.get("CADENA_REVOCATION_CACHE_SECONDS", "1")),
         proxy_hops=int(env.get("CADENA_PROXY_HOPS", "0")),
         otlp_endpoint=env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip() or None,
+        **_webhook_settings(env),
         extra=component_extras(component),
         base_currency=env.get("CADENA_BASE_CURRENCY", "EUR").strip().upper() or "EUR",
         unsubscribe_secret=env.get("CADENA_UNSUBSCRIBE_SECRET") or None,

@@ -19,6 +19,7 @@ from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
 # Every component that owns events, and where it declares them.
 OWNERS = {
     "identity": "gateway.events",
+    "gateway": "gateway.events",  # the gateway's own events (webhooks)
     "accounts": "services.accounts.events",
     "opportunities": "services.opportunities.events",
     "activities": "services.activities.events",
@@ -154,7 +155,7 @@ class Catalogue:
 def catalogue() -> Catalogue:
     """Every owner's declared contracts (imported once per process)."""
     declared: list[Contract] = []
-    for module in OWNERS.values():
+    for module in dict.fromkeys(OWNERS.values()):  # a module may declare for several owners
         declared.extend(importlib.import_module(module).CONTRACTS)
     return Catalogue(declared + _extra)
 

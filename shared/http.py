@@ -269,6 +269,13 @@ def decode_cursor(cursor: str, arity: int = 2) -> list:
         raise Invalid("The cursor is not one this API returned.", errors={"cursor": ["Invalid cursor."]}) from None
 
 
+def _python_type(column) -> type:
+    try:
+        return column.type.python_type
+    except NotImplementedError:
+        return object
+
+
 def keyset_page(session, stmt: Select, created_col, id_col, *, limit: int, cursor: str | None,
                 descending: bool = False) -> tuple[list, str | None]:
     """One page ordered by (created_at, id): stable under concurrent inserts
@@ -277,6 +284,8 @@ def keyset_page(session, stmt: Select, created_col, id_col, *, limit: int, curso
         created_raw, last_id = decode_cursor(cursor)
         try:
             created = datetime.fromisoformat(created_raw)
+            if not isinstance(last_id, _python_type(id_col)) or isinstance(last_id, bool):
+                raise TypeError  # a value the database would refuse to compare with the id
         except (TypeError, ValueError):
             raise Invalid("The cursor is not one this API returned.", errors={"cursor": ["Invalid cursor."]}) from None
         # A row-value comparison, so the (created_at, id) index bounds the scan.

@@ -35,6 +35,8 @@ class Worker:
     jobs: list[Job] = field(default_factory=list)
     purpose: str = "events"
     stop: threading.Event = field(default_factory=threading.Event)
+    # More threads of this process, (name, run): e.g. the gateway's webhook delivery.
+    extra: list[tuple[str, Callable[[], None]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         from shared.retention import purge
@@ -88,6 +90,7 @@ class Worker:
             targets.append(("consumer", self.consumer().run))
         if self.jobs:
             targets.append(("jobs", self._run_jobs))
+        targets.extend(self.extra)
         return [threading.Thread(target=t, name=f"{self.settings.component}-{n}", daemon=True) for n, t in targets]
 
     def start(self) -> list[threading.Thread]:
@@ -101,7 +104,7 @@ class Worker:
         tracing.configure(self.settings)
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self.stop.set())
-        _serve_metrics(self)
+        serve_metrics(self)
         threads = self.start()
         log.info("worker_started", component=self.settings.component, threads=[t.name for t in threads])
         while not self.stop.is_set():
@@ -112,7 +115,9 @@ class Worker:
         log.info("worker_stopped", component=self.settings.component)
 
 
-def _serve_metrics(worker: Worker) -> None:
+def serve_metrics(worker) -> None:
+    """/metrics (and any path, so /healthz too) on CADENA_METRICS_PORT, with the queue depths of
+    ``worker`` (anything with settings, handlers and queue)."""
     from shared.config import metrics_port
 
     port = metrics_port()

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from flask_babel import lazy_gettext as _l
 
 from console.pages import (accounts, agenda, api_clients, auth, campaigns, cases, contacts, duplicates, forecast,
-                           handover, history, pipeline, search, today, users)
+                           handover, history, pipeline, search, today, users, webhooks)
 from console.pages import merge  # noqa: F401  (its pages join the accounts and contacts blueprints)
 from console.permissions import can
 
@@ -36,4 +36,5 @@ NAV = [
 ]
 
 BLUEPRINTS = [auth.bp, today.bp, accounts.bp, contacts.bp, pipeline.bp, search.bp, forecast.bp, agenda.bp,
-              cases.bp, campaigns.bp, users.bp, handover.bp, api_clients.bp, history.bp, duplicates.bp]
+              cases.bp, campaigns.bp, users.bp, handover.bp, api_clients.bp, history.bp, duplicates.bp,
+              webhooks.bp]

@@ -160,6 +160,11 @@ def system(servers, tmp_path_factory) -> System:
     env.update({"CADENA_ENV": "dev", "CADENA_VAR_DIR": str(var), "CADENA_AMQP_URL": servers.amqp_url,
                 "CADENA_GATEWAY_PORT": str(BASE_PORT), "CADENA_GATEWAY_URL": f"http://127.0.0.1:{BASE_PORT}",
                 "CADENA_SMTP_SINK_PORT": str(BASE_PORT + 25), "CADENA_LOG_LEVEL": "INFO"})
+    # Webhooks reach the tests' receivers on this machine, and nothing else; their
+    # retry window shrinks to seconds so giving up can be watched.
+    env.update({"CADENA_WEBHOOK_ALLOW_PRIVATE": "1", "CADENA_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128",
+                "CADENA_WEBHOOK_RETRY_BASE_SECONDS": "0.3", "CADENA_WEBHOOK_RETRY_MAX_SECONDS": "1.5",
+                "CADENA_WEBHOOK_RETRY_WINDOW_SECONDS": "6", "CADENA_WEBHOOK_TIMEOUT": "3"})
     components = built_components(env.get("CADENA_COMPONENTS", ""))
     databases = []
     for name in components:

@@ -107,3 +107,10 @@ def test_search_bench_runs(servers):
     assert all(f["api"]["p50_ms"] > 0 and f["index"]["p50_ms"] > 0 for f in figures["queries"].values())
     assert figures["found"]["e-mail"]["with_results"] == 2 and figures["found"]["phone digits"]["with_results"] == 2
     assert figures["baseline_pk_lookup"]["p50_ms"] > 0
+
+
+def test_webhooks_bench_runs(servers):
+    from bench.webhooks import bench_webhooks
+
+    figures = bench_webhooks(servers, 40, threads=2)
+    assert figures["deliveries_per_s"] > 0 and figures["raw_posts_per_s"] > 0 and figures["ratio"] > 0
