@@ -10,7 +10,7 @@ from shared.http import if_match
 from shared.schemas import ProblemSchema, page_of
 from shared.web import deps, current_settings, created, current_db, read_session, with_version
 
-from services.accounts import schemas, service, view
+from services.accounts import export, schemas, service, view
 
 blp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Accounts (companies) and contacts")
 
@@ -146,4 +146,4 @@ class ContactItem(MethodView):
             service.delete_contact(uow, current_principal(), contact_id, if_match(), _directory())
 
 
-BLUEPRINTS = [blp]
+BLUEPRINTS = [blp, export.blp]

@@ -22,7 +22,8 @@ def create_app(settings: config.Settings | None = None, *, verifier: TokenVerifi
     app, rest = create_base_app(settings, db, title="Cadena accounts", verifier=verifier,
                                 description="Accounts, contacts, org charts and the account view.",
                                 dependencies=dependencies)
-    rest.register_blueprint(api.blp)
+    for blp in api.BLUEPRINTS:
+        rest.register_blueprint(blp)
     return app
 
 

@@ -156,6 +156,12 @@ def _phone_digits(column):
 
 
 def list_accounts(session, args: dict) -> tuple[list[Account], str | None]:
+    return keyset_page(session, account_query(args), Account.created_at, Account.id, limit=args["limit"],
+                       cursor=args.get("cursor"))
+
+
+def account_query(args: dict):
+    """Live accounts matching a list's filters (the list pages it; export streams it)."""
     stmt = select(Account).where(Account.deleted_at.is_(None))
     for field in ("owner_id", "industry", "segment", "country", "region", "city", "parent_account_id"):
         if args.get(field):
@@ -169,7 +175,7 @@ def list_accounts(session, args: dict) -> tuple[list[Account], str | None]:
     if args.get("lifecycle_stage"):  # accounts with a contact at that stage
         stmt = stmt.where(select(Contact.id).where(Contact.account_id == Account.id, Contact.deleted_at.is_(None),
                                                    Contact.lifecycle_stage == args["lifecycle_stage"]).exists())
-    return keyset_page(session, stmt, Account.created_at, Account.id, limit=args["limit"], cursor=args.get("cursor"))
+    return stmt
 
 
 # -- contacts ---------------------------------------------------------------
@@ -289,6 +295,12 @@ def delete_contact(uow, actor: Principal, contact_id: str, expected: set[str] | 
 
 
 def list_contacts(session, args: dict) -> tuple[list[Contact], str | None]:
+    return keyset_page(session, contact_query(args), Contact.created_at, Contact.id, limit=args["limit"],
+                       cursor=args.get("cursor"))
+
+
+def contact_query(args: dict):
+    """Live contacts matching a list's filters."""
     stmt = select(Contact).where(Contact.deleted_at.is_(None))
     for field in ("owner_id", "account_id", "lifecycle_stage", "role"):
         if args.get(field):
@@ -305,7 +317,7 @@ def list_contacts(session, args: dict) -> tuple[list[Contact], str | None]:
         if len(digits) >= 4 and not args["q"].strip("+()-. 0123456789"):
             matches.append(_phone_digits(Contact.phone).like(f"%{digits}%"))  # however the number was typed
         stmt = stmt.where(or_(*matches))
-    return keyset_page(session, stmt, Contact.created_at, Contact.id, limit=args["limit"], cursor=args.get("cursor"))
+    return stmt
 
 
 def org_chart(session, account_id: str) -> dict:

@@ -11,7 +11,7 @@ from shared.http import if_match
 from shared.schemas import ProblemSchema, page_of
 from shared.web import deps, current_settings, created, current_db, read_session, with_version
 
-from services.opportunities import forecasting, quotas, rules, schemas, service
+from services.opportunities import export, forecasting, quotas, rules, schemas, service
 from services.opportunities.deps import OpportunitiesDeps
 
 blp = Blueprint("opportunities", __name__, url_prefix="/api/v1",
@@ -173,4 +173,4 @@ class QuotaItem(MethodView):
         return with_version(quotas.quota_dict(quota), quota.version)
 
 
-BLUEPRINTS = [blp]
+BLUEPRINTS = [blp, export.blp]

@@ -11,7 +11,7 @@ from shared.http import NotFound, Problem, if_match
 from shared.schemas import ProblemSchema, page_of
 from shared.web import deps, created, current_db, read_session, with_version
 
-from services.support import inbound, schemas, service
+from services.support import export, inbound, schemas, service
 from services.support.deps import SupportDeps
 
 blp = Blueprint("support", __name__, url_prefix="/api/v1",
@@ -181,4 +181,4 @@ class SlaPolicyItem(MethodView):
             return service.put_sla_policy(uow, current_principal(), data)
 
 
-BLUEPRINTS = [blp]
+BLUEPRINTS = [blp, export.blp]
