@@ -10,7 +10,7 @@ from shared.worker import Worker
 
 from concurrent.futures import ThreadPoolExecutor
 
-from gateway import NAME, api, docs_page, handover, identity, routing, timeline
+from gateway import NAME, api, docs_page, handover, identity, imports, routing, timeline
 from gateway.aggregates import Customer360
 from gateway.clients import build_clients
 from gateway.deps import GatewayDeps
@@ -51,6 +51,7 @@ def create_app(settings: config.Settings | None = None):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops)
     for blp in api.BLUEPRINTS:
         rest.register_blueprint(blp)
+    app.register_blueprint(imports.bp)  # before the proxy: its paths are more specific anyway
     app.register_blueprint(routing.bp)
     app.register_blueprint(docs_page.bp)
     try:

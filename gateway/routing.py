@@ -28,6 +28,14 @@ def route_table() -> list[tuple[re.Pattern, str]]:
             for pattern in patterns]
 
 
+def sharers_of(path: str) -> tuple[str, ...]:
+    """The services that serve a shared path (each for its own records), or ()."""
+    for pattern, services in route_table_module.SHARED.items():
+        if re.fullmatch(pattern, path):
+            return services
+    return ()
+
+
 def public_routes() -> tuple[str, ...]:
     return route_table_module.PUBLIC
 

@@ -289,6 +289,25 @@ class UnitOfWork:
         )
         return envelope["id"]
 
+    def publish_many(self, routing_key: str, items: list[tuple[str | None, dict]], *,
+                     correlation_id: str | None = None) -> list[str]:
+        """:meth:`publish` for many events of one routing key (a bulk write):
+        each is checked against the contract, and they are written with one
+        multi-row INSERT. Returns their ids, in order."""
+        from shared.contracts import catalogue
+
+        known, correlation, now = catalogue(), correlation_id or current_request_id(), utcnow()
+        rows = []
+        for subject, data in items:
+            known.check(routing_key, data)
+            envelope = events.new_event(source=self.db.component, type=routing_key, subject=subject, data=data,
+                                        correlation_id=correlation)
+            rows.append({"event_id": envelope["id"], "routing_key": routing_key, "aggregate_id": subject,
+                         "body": events.encode(envelope), "created_at": now})
+        if rows:
+            self.session.execute(insert(self.db.tables.outbox), rows)
+        return [r["event_id"] for r in rows]
+
     def commit(self) -> None:
         # On Postgres a trigger on the outbox NOTIFYs the relay at commit
         # (shared/migrations.py); nothing to do here.

@@ -9,8 +9,9 @@ from shared.guard import writes
 from shared.http import if_match
 from shared.schemas import ProblemSchema, page_of
 from shared.web import deps, current_settings, created, current_db, read_session, with_version
+from shared import imports_api
 
-from services.accounts import export, schemas, service, view
+from services.accounts import export, imports, schemas, service, view
 
 blp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Accounts (companies) and contacts")
 
@@ -146,4 +147,4 @@ class ContactItem(MethodView):
             service.delete_contact(uow, current_principal(), contact_id, if_match(), _directory())
 
 
-BLUEPRINTS = [blp, export.blp]
+BLUEPRINTS = [blp, export.blp, imports_api.blueprint(imports.REGISTRY)]

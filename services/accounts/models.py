@@ -8,6 +8,7 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, MetaData, Nume
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import NAMING_CONVENTION, Versioned, UTCDateTime, common_tables, utcnow
+from shared.imports import import_tables
 
 
 class Base(DeclarativeBase):
@@ -15,6 +16,7 @@ class Base(DeclarativeBase):
 
 
 TABLES = common_tables(Base.metadata)
+IMPORT_TABLES = import_tables(Base.metadata)  # CSV imports of this service's records (shared/imports.py)
 
 
 
