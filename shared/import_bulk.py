@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from shared.auth import Principal
+from shared.http import Problem
 from shared.imports import Job, Outcome, Row
 
 Errors = dict[str, list[str]]
@@ -97,8 +98,8 @@ class BulkKind:
         """Publish the .created events of new records (and keep any read model)."""
         raise NotImplementedError
 
-    def update(self, uow, job: Job, obj, data: dict) -> Errors | None:
-        """Change one matched record and publish its event; errors leave it unchanged."""
+    def update(self, uow, job: Job, obj, data: dict) -> None:
+        """Change one matched record and publish its event; a rule it breaks raises a Problem."""
         raise NotImplementedError
 
     # -- the batch -------------------------------------------------------------------------
@@ -111,11 +112,7 @@ class BulkKind:
             creates, updates = self._checked(session, uow.db, job, creates, updates, out)
             self._insert(uow, job, creates, out)
             for row, obj in updates:
-                errors = self.update(uow, job, obj, row.data)
-                if errors:
-                    out.errors.append((row, errors))
-                else:
-                    out.updated += 1
+                self._update_one(uow, job, row, obj, out)
         except Exception:
             savepoint.rollback()
             raise
@@ -124,6 +121,22 @@ class BulkKind:
         else:
             savepoint.commit()
         return out
+
+    def _update_one(self, uow, job: Job, row: Row, obj, out: Outcome) -> None:
+        """One matched record, in a savepoint of its own: a rule it breaks
+        half-way leaves it as it was."""
+        savepoint = uow.session.begin_nested()
+        try:
+            self.update(uow, job, obj, row.data)
+        except Problem as exc:
+            savepoint.rollback()
+            out.errors.append((row, exc.errors or {"row": [exc.detail]}))
+            return
+        except Exception:
+            savepoint.rollback()
+            raise
+        savepoint.commit()
+        out.updated += 1
 
     def _split(self, session, job: Job, batch: list[Row], out: Outcome):
         """Rows that create and rows that update (their match key finds one live record)."""

@@ -86,14 +86,11 @@ class AccountKind(BulkKind):
                  if values["annual_revenue_amount"] is not None else None)
         return {**values, "annual_revenue": money}
 
-    def update(self, uow, job: Job, account: Account, data: dict) -> Errors | None:
-        if "name" in data and not data["name"]:
-            return {"name": ["Field may not be null."]}
+    def update(self, uow, job: Job, account: Account, data: dict) -> None:
         service._apply_account(account, data)
         if uow.session.is_modified(account):
             uow.session.flush()
             uow.publish("accounts.account.updated", account.id, service.account_data(account))
-        return None
 
     def undo(self, uow, ids: list[str]) -> int:
         accounts = list(uow.session.scalars(select(Account).where(Account.id.in_(ids), Account.deleted_at.is_(None))))
@@ -160,19 +157,18 @@ class ContactKind(BulkKind):
         uow.publish_many("accounts.contact.created", [(r["id"], self._out.dump({**r, "name": _name(r)})) for r in rows],
                          correlation_id=job.id)
 
-    def update(self, uow, job: Job, contact: Contact, data: dict) -> Errors | None:
+    def update(self, uow, job: Job, contact: Contact, data: dict) -> None:
         before = contact.lifecycle_stage
         for field, value in self._changes(contact, data).items():
             setattr(contact, field, value)
         if not uow.session.is_modified(contact):
-            return None
+            return
         if contact.lifecycle_stage != before:
             contact.lifecycle_changed_at = utcnow()
         uow.session.flush()
         uow.publish("accounts.contact.updated", contact.id, service.contact_data(contact))
         if contact.lifecycle_stage != before:
             service._publish_lifecycle(uow, contact, before)
-        return None
 
     def undo(self, uow, ids: list[str]) -> int:
         session = uow.session

@@ -10,8 +10,9 @@ from shared.db import utcnow
 from shared.http import if_match
 from shared.schemas import ProblemSchema, page_of
 from shared.web import deps, current_settings, created, current_db, read_session, with_version
+from shared import imports_api
 
-from services.opportunities import export, forecasting, quotas, rules, schemas, service
+from services.opportunities import export, forecasting, imports, quotas, rules, schemas, service
 from services.opportunities.deps import OpportunitiesDeps
 
 blp = Blueprint("opportunities", __name__, url_prefix="/api/v1",
@@ -173,4 +174,4 @@ class QuotaItem(MethodView):
         return with_version(quotas.quota_dict(quota), quota.version)
 
 
-BLUEPRINTS = [blp, export.blp]
+BLUEPRINTS = [blp, export.blp, imports_api.blueprint(imports.REGISTRY)]

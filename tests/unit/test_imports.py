@@ -174,3 +174,26 @@ def test_who_may_import(accounts):
     job = accounts.client.get(reply.headers["Location"], headers=rep).get_json()
     assert (job["created"], job["failed"]) == (1, 1) and "owner_id" in job["errors"][0]["errors"]
     assert accounts.client.get(reply.headers["Location"], headers=headers("rep")).status_code == 403
+
+
+def test_opportunities_import_needs_known_accounts_and_keeps_the_pipeline(sqlite_build):
+    from services.opportunities.imports import REGISTRY
+    from services.opportunities.replica import upsert_account
+
+    opps = sqlite_build("opportunities")
+    account_id = str(uuid.uuid4())
+    with opps.db.transaction() as uow:
+        upsert_account(uow.session, {"id": account_id, "name": "Bodegas Uno", "version": 1})
+    body = (f"name,account_id,amount,amount_currency,stage\nVendimia,{account_id},1200.00,EUR,proposal\n"
+            f"Sin cuenta,{uuid.uuid4()},10,EUR,\nCerrada,{account_id},5,EUR,closed_won\n")
+    reply = post_import(opps, body, kind="opportunities")
+    assert reply.status_code == 202
+    run_pending(opps.db, REGISTRY.tables, REGISTRY.kinds, "EUR")
+    job = opps.client.get(reply.headers["Location"], headers=headers("admin", ADMIN_ID)).get_json()
+    assert (job["created"], job["failed"]) == (1, 2)
+    assert {e["row"]: sorted(e["errors"]) for e in job["errors"]} == {3: ["account_id"], 4: ["stage"]}
+    pipeline = opps.client.get("/api/v1/pipeline", headers=headers("admin")).get_json()
+    assert pipeline["totals"]["count"] == 1 and pipeline["totals"]["amount"]["amount"] == "1200.00"
+    assert opps.client.delete(reply.headers["Location"], headers=headers("admin", ADMIN_ID)).status_code == 204
+    assert opps.client.get("/api/v1/pipeline", headers=headers("admin")).get_json()["totals"]["count"] == 0
+    assert post_import(opps, body, kind="contacts").status_code == 422

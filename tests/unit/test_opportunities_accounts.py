@@ -146,7 +146,7 @@ def test_inactivity_job_moves_stale_active_customers_only(accounts):
     with accounts.db.uow() as uow:
         uow.session.get(AccountView, accounts.account_id).last_activity_at = long_ago
         uow.commit()
-    [job] = jobs(accounts.db, settings)
+    [job] = [j for j in jobs(accounts.db, settings) if j.name == "inactive-customers"]
     assert job.run() == 2
     assert stages(accounts) == {"inactive_customer"}
     assert lifecycle_events(accounts)[-2:] == [("active_customer", "inactive_customer")] * 2
