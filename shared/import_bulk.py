@@ -14,9 +14,9 @@ import uuid
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from shared.auth import Principal
+from shared.db import insert_rows
 from shared.http import Problem
 from shared.imports import Job, Outcome, Row
 
@@ -222,9 +222,12 @@ class BulkKind:
         now = utcnow()
         rows = [self.values(r.data, job, now) for r in creates]
         table = self.model.__table__
-        dialect = postgresql if uow.db.is_postgres else sqlite
-        stmt = dialect.insert(table).on_conflict_do_nothing().returning(table.c.id)
-        inserted = set(uow.session.scalars(stmt, rows))
+        ids = [v["id"] for v in rows]
+        written = insert_rows(uow.session, table, rows, skip_conflicts=True)
+        if written == len(rows):
+            inserted = set(ids)
+        else:  # a record written meanwhile took a unique value: which rows made it?
+            inserted = set(uow.session.scalars(select(table.c.id).where(table.c.id.in_(ids), table.c.created_at == now)))
         kept = []
         for row, values in zip(creates, rows):
             if values["id"] in inserted:

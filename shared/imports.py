@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Protocol
 
 from sqlalchemy import (JSON, Boolean, Column, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table, Text,
-                        insert, or_, select, update)
+                        func, insert, or_, select, update)
 
 from shared.auth import Principal
 from shared.db import UTCDateTime, new_id, utcnow
@@ -60,6 +60,7 @@ def import_tables(metadata: MetaData) -> ImportTables:
         Column("failed", Integer, nullable=False, default=0),
         Column("failure", Text, nullable=True),
         Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+        Column("started_at", UTCDateTime, nullable=True),
         Column("heartbeat_at", UTCDateTime, nullable=True),
         Column("finished_at", UTCDateTime, nullable=True),
         Column("undone_at", UTCDateTime, nullable=True),
@@ -143,7 +144,8 @@ def claim(db, tables: ImportTables) -> dict | None:
         row = uow.session.execute(stmt).first()
         if row is None:
             return None
-        uow.session.execute(update(t).where(t.c.id == row.id).values(status="running", heartbeat_at=now))
+        uow.session.execute(update(t).where(t.c.id == row.id).values(
+            status="running", heartbeat_at=now, started_at=func.coalesce(t.c.started_at, now)))
         job = uow.session.execute(select(t).where(t.c.id == row.id)).mappings().one()
     return dict(job)
 

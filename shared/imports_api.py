@@ -64,6 +64,7 @@ class ImportOut(Base):
     errors_truncated = fields.Boolean()
     failure = fields.String(allow_none=True)
     created_at = fields.AwareDateTime()
+    started_at = fields.AwareDateTime(allow_none=True)
     finished_at = fields.AwareDateTime(allow_none=True)
     undo_until = fields.AwareDateTime(allow_none=True)
     undone_at = fields.AwareDateTime(allow_none=True)

@@ -35,6 +35,7 @@ def upgrade() -> None:
     sa.Column('failed', sa.Integer(), nullable=False),
     sa.Column('failure', sa.Text(), nullable=True),
     sa.Column('created_at', shared.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('started_at', shared.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('heartbeat_at', shared.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('finished_at', shared.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('undone_at', shared.db.UTCDateTime(timezone=True), nullable=True),
