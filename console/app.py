@@ -15,6 +15,7 @@ from console.api import ApiError, Unavailable, build_api
 from console.auth import LoggedOut, RefreshCoordinator, clear_session, current_user
 from console.directory import Directory
 from console.pages import BLUEPRINTS, NAV
+from console.pages.exports import export_url
 from console.permissions import can
 
 PREFIX = "/app"
@@ -67,7 +68,8 @@ def _install_context(app: Flask) -> None:
     @app.context_processor
     def _globals():
         return {"user": current_user(), "nav": NAV, "L": labels.ALL, "label": labels.label,
-                "section": _section, "url_with": _url_with, "can": can}
+                "section": _section, "url_with": _url_with, "can": can,
+                "export_url": export_url}
 
     @app.before_request
     def _keep_session():

@@ -19,6 +19,7 @@ ROLES_FOR = {
     "manage_users": frozenset({"admin"}),
     "hand_over": frozenset({"admin", "manager"}),
     "manage_api_clients": frozenset({"admin"}),
+    "import_data": frozenset({"admin", "manager", "rep"}),
 }
 
 

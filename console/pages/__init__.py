@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 
-from console.pages import (accounts, agenda, api_clients, auth, campaigns, cases, contacts, forecast, handover,
-                           pipeline, search, today, users)
+from console.pages import (accounts, agenda, api_clients, auth, campaigns, cases, contacts, exports, forecast,
+                           handover, imports, pipeline, search, today, users)
 from console.permissions import can
 
 
@@ -31,8 +31,9 @@ NAV = [
     NavItem("agenda.week", _l("Agenda"), "agenda"),
     NavItem("cases.index", _l("Cases"), "cases"),
     NavItem("campaigns.index", _l("Campaigns"), "campaigns"),
+    NavItem("imports.start", _l("Import"), "imports", action="import_data"),
     NavItem("users.index", _l("Users"), "admin", action="see_users"),
 ]
 
 BLUEPRINTS = [auth.bp, today.bp, accounts.bp, contacts.bp, pipeline.bp, search.bp, forecast.bp, agenda.bp,
-              cases.bp, campaigns.bp, users.bp, handover.bp, api_clients.bp]
+              cases.bp, campaigns.bp, users.bp, handover.bp, api_clients.bp, exports.bp, imports.bp]
