@@ -18,6 +18,7 @@ BENCHES = {
     "aggregate": "bench.aggregate",
     "listing": "bench.listing",
     "revocation": "bench.revocation",
+    "import": "bench.imports",
     "chaos": "bench.chaos",
     "report": "bench.report",  # last: it reads what the others saved
 }
