@@ -150,7 +150,7 @@ def _raw(servers, rows: int) -> dict:
         servers.drop_database(url)
 
 
-def bench_import(servers, rows: int, timeout: float = 600) -> dict:
+def bench_import(servers, rows: int, timeout: float = 1800) -> dict:
     urls = {name: servers.new_database(f"cadena_bench_{name}") for name in ("accounts", *CONSUMERS)}
     processes: list[subprocess.Popen] = []
     dbs = {}

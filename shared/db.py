@@ -296,10 +296,10 @@ class UnitOfWork:
         multi-row INSERT. Returns their ids, in order."""
         from shared.contracts import catalogue
 
-        known, correlation, now = catalogue(), correlation_id or current_request_id(), utcnow()
+        correlation, now = correlation_id or current_request_id(), utcnow()
+        catalogue().check_many(routing_key, [data for _, data in items])
         rows = []
         for subject, data in items:
-            known.check(routing_key, data)
             envelope = events.new_event(source=self.db.component, type=routing_key, subject=subject, data=data,
                                         correlation_id=correlation)
             rows.append({"event_id": envelope["id"], "routing_key": routing_key, "aggregate_id": subject,

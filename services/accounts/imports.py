@@ -107,7 +107,6 @@ class ContactKind(BulkKind):
     unique = ("email",)
     spec = Spec(CONTACT_COLUMNS, service.CONTACT_FIELDS, lists=("interests",))
     _in = schemas.ContactIn()
-    _out = schemas.ContactOut()
 
     def validate(self, data: dict) -> dict:
         return _clean(self._in.load(data, partial=True))
@@ -154,7 +153,7 @@ class ContactKind(BulkKind):
         return values
 
     def created(self, uow, job: Job, rows: list[dict]) -> None:
-        uow.publish_many("accounts.contact.created", [(r["id"], self._out.dump({**r, "name": _name(r)})) for r in rows],
+        uow.publish_many("accounts.contact.created", [(r["id"], contact_payload(r)) for r in rows],
                          correlation_id=job.id)
 
     def update(self, uow, job: Job, contact: Contact, data: dict) -> None:
@@ -188,6 +187,20 @@ class ContactKind(BulkKind):
         for report in moved:
             uow.publish("accounts.contact.updated", report.id, service.contact_data(report))
         return len(contacts)
+
+
+def contact_payload(values: dict) -> dict:
+    """What ContactOut dumps for a new contact's row (``service.contact_data``),
+    built directly: a bulk write makes thousands (a test holds the two equal)."""
+    data = {"id": values["id"], "version": values["version"], "created_at": _rfc3339(values["created_at"]),
+            "updated_at": _rfc3339(values["updated_at"])}
+    data.update((f, values.get(f)) for f in service.CONTACT_FIELDS)
+    data["name"] = _name(values)
+    return data
+
+
+def _rfc3339(moment) -> str:
+    return moment.isoformat()
 
 
 def _name(values: dict) -> str:

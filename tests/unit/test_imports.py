@@ -197,3 +197,18 @@ def test_opportunities_import_needs_known_accounts_and_keeps_the_pipeline(sqlite
     assert opps.client.delete(reply.headers["Location"], headers=headers("admin", ADMIN_ID)).status_code == 204
     assert opps.client.get("/api/v1/pipeline", headers=headers("admin")).get_json()["totals"]["count"] == 0
     assert post_import(opps, body, kind="contacts").status_code == 422
+
+
+def test_a_new_contacts_event_is_what_the_api_shows():
+    from datetime import datetime, timezone
+
+    from services.accounts import schemas
+    from services.accounts.imports import contact_payload
+
+    now = datetime(2026, 11, 27, 9, 30, 1, 123456, tzinfo=timezone.utc)
+    values = {"id": str(uuid.uuid4()), "version": 1, "created_at": now, "updated_at": now, "first_name": "Ana",
+              "last_name": "García", "nickname": None, "email": "ana@x.es", "phone": "+34 600", "title": None,
+              "account_id": str(uuid.uuid4()), "role": "user", "reports_to_id": None, "lifecycle_stage": "prospect",
+              "owner_id": ADMIN_ID, "interests": ["vino"], "notes": None, "lifecycle_changed_at": now,
+              "deleted_at": None}
+    assert contact_payload(values) == schemas.ContactOut().dump({**values, "name": "Ana García"})
