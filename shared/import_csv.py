@@ -91,9 +91,12 @@ def decode(body: bytes) -> str:
     if not body or not body.strip():
         raise Invalid("The body is empty; send the CSV file.", errors={"body": ["Send a CSV file with a header row."]})
     try:
-        return body.decode("utf-8-sig")
+        text = body.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise Invalid("The file is not UTF-8 text.", errors={"body": ["Save the CSV as UTF-8."]}) from None
+    if "\x00" in text:  # no CRM value holds it, and Postgres text cannot
+        raise Invalid("The file contains the NUL character.", errors={"body": ["Remove NUL characters."]})
+    return text
 
 
 def _delimiter(text: str) -> str:
@@ -120,7 +123,7 @@ def layout(text: str, spec: Spec, mapping: dict[str, str | None], match: str | N
     if missing:
         raise Invalid("mapping names columns the file does not have.",
                       errors={"mapping": [f"No such column in the file: {', '.join(missing)}."]})
-    targets = [mapping.get(h, h) if h in mapping else h for h in header]
+    targets = [mapping[h] if h in mapping else h for h in header]
     unknown = [h for h, t in zip(header, targets) if t is not None and t not in spec.known]
     if unknown:
         raise Invalid("The file has columns that are not fields of this kind; map them or skip them.",

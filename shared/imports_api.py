@@ -111,6 +111,7 @@ def blueprint(registry: Registry) -> Blueprint:
         @blp.doc(requestBody=CSV_BODY)
         @blp.response(202, ImportCreated)
         @blp.alt_response(403, schema=ProblemSchema)
+        @blp.alt_response(415, schema=ProblemSchema)
         @blp.alt_response(422, schema=ProblemSchema)
         def post(self, args):
             """Start an import of a CSV file; poll `GET /api/v1/imports/{id}` for its progress."""
@@ -120,12 +121,14 @@ def blueprint(registry: Registry) -> Blueprint:
     @blp.route("/imports/<uuid:import_id>")
     class ImportItem(MethodView):
         @blp.response(200, ImportOut)
+        @blp.alt_response(403, schema=ProblemSchema)
         @blp.alt_response(404, schema=ProblemSchema)
         def get(self, import_id):
             """An import's progress and the rows it refused."""
             return import_status(registry, current_principal(), str(import_id))
 
         @blp.response(204)
+        @blp.alt_response(403, schema=ProblemSchema)
         @blp.alt_response(404, schema=ProblemSchema)
         @blp.alt_response(409, schema=ProblemSchema)
         def delete(self, import_id):
@@ -136,6 +139,7 @@ def blueprint(registry: Registry) -> Blueprint:
     @blp.route("/imports/<uuid:import_id>/errors.csv")
     class ImportErrors(MethodView):
         @blp.doc(**ERRORS_CSV)
+        @blp.alt_response(403, schema=ProblemSchema)
         @blp.alt_response(404, schema=ProblemSchema)
         def get(self, import_id):
             """The refused rows as CSV, to fix and import again."""
