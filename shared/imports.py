@@ -183,7 +183,7 @@ def run(db, tables: ImportTables, kind: Kind, stored: dict, default_currency: st
         log.exception("import_failed", import_id=job.id, row=done + 2)
         with db.transaction() as uow:
             uow.session.execute(update(tables.imports).where(tables.imports.c.id == job.id).values(
-                status="failed", finished_at=utcnow(),
+                status="failed", finished_at=utcnow(), body=b"",
                 failure=f"Stopped at data row {done + 1} by an internal error ({type(exc).__name__})."))
 
 
@@ -208,8 +208,8 @@ def _run_batch(db, tables: ImportTables, kind: Kind, job: Job, items: list, done
             uow.session.execute(insert(tables.records), [{"import_id": job.id, "record_id": i} for i in outcome.created])
         values = dict(processed=t.c.processed + len(items), created=t.c.created + len(outcome.created),
                       updated=t.c.updated + outcome.updated, failed=t.c.failed + len(errors), heartbeat_at=utcnow())
-        if last:
-            values.update(status="done", finished_at=utcnow())
+        if last:  # the file is not needed any more (errors.csv keeps the refused rows' cells)
+            values.update(status="done", finished_at=utcnow(), body=b"")
         uow.session.execute(update(t).where(t.c.id == job.id).values(**values))
     return done + len(items)
 

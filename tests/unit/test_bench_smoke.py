@@ -87,3 +87,12 @@ def test_revocation_bench_runs(servers):
     figures = bench_revocation(servers, 20)
     assert set(figures["ms_per_request"]) == {"off", "cached_1s", "uncached"}
     assert all(ms > 0 for ms in figures["ms_per_request"].values())
+
+
+@pytest.mark.integration
+def test_import_bench_runs(servers):
+    from bench.imports import bench_import
+
+    figures = bench_import(servers, 50, timeout=180)
+    assert figures["rows"] == 50 and figures["import_rows_per_s"] > 0 and figures["catch_up_seconds"] > 0
+    assert figures["copy_rows_per_s"] > 0 and figures["executemany_rows_per_s"] > 0
