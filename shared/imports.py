@@ -19,7 +19,7 @@ from sqlalchemy import (JSON, Boolean, Column, ForeignKey, Index, Integer, Large
                         func, insert, or_, select, update)
 
 from shared.auth import Principal
-from shared.db import UTCDateTime, new_id, utcnow
+from shared.db import UTCDateTime, utcnow
 from shared.import_csv import Layout, Spec, rows
 from shared.observability import get_logger
 
