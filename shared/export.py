@@ -95,11 +95,8 @@ def cell(value: Any) -> str:
 def rows_of(db, stmt, batch: int = BATCH) -> Iterator[list]:
     """The ORM objects ``stmt`` selects, ``batch`` at a time, from a
     server-side cursor in a session of its own (read only, closed at the end)."""
-    with db.sessions() as session:
-        result = session.scalars(stmt.execution_options(yield_per=batch))
-        for chunk in result.partitions():
-            yield chunk
-            session.expunge_all()  # what was streamed need not stay in the identity map
+    with db.sessions() as session:  # its identity map holds clean objects weakly: streamed rows are let go
+        yield from session.scalars(stmt.execution_options(yield_per=batch)).partitions()
 
 
 def csv_lines(db, stmt, to_dict: Callable[[Any], dict], columns: Columns, batch: int = BATCH) -> Iterator[bytes]:

@@ -66,3 +66,19 @@ def test_cells_are_rfc3339_decimal_and_formula_safe():
     columns = Columns(("name", "amount", "address"), money=("amount",), address=("address",))
     assert columns.header == ["name", "amount", "amount_currency", "address_street", "address_city",
                               "address_postal_code", "address_country"]
+
+
+def test_rows_stream_a_batch_at_a_time(sqlite_build):
+    from services.accounts import service
+    from services.accounts.export import ACCOUNT_COLUMNS
+    from services.accounts.models import Account
+    from shared.export import csv_lines
+
+    accounts = sqlite_build("accounts")
+    for i in range(5):
+        accounts.client.post("/api/v1/accounts", json={"name": f"Bodega {i}"}, headers=headers("admin"))
+    stmt = service.account_query({}).order_by(Account.created_at, Account.id)
+    chunks = list(csv_lines(accounts.db, stmt, service.account_dict, ACCOUNT_COLUMNS, batch=2))
+    assert len(chunks) == 4  # the header, then batches of 2, 2 and 1
+    assert [r["name"] for r in csv.DictReader(io.StringIO(b"".join(chunks).decode()))] == [
+        f"Bodega {i}" for i in range(5)]
