@@ -21,6 +21,7 @@ BENCHES = {
     "revocation": "bench.revocation",
     "tracing": "bench.tracing",
     "webhooks": "bench.webhooks",
+    "import": "bench.imports",
     "chaos": "bench.chaos",
     "report": "bench.report",  # last: it reads what the others saved
 }

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 from urllib.parse import urlencode
 
 import urllib3
@@ -88,11 +88,22 @@ def _decode(status: int, headers: dict, body: bytes) -> Reply:
     return Reply(status, headers, data)
 
 
+@dataclass
+class Download:
+    """An answer whose body is passed on as it arrives (CSV exports)."""
+
+    status: int
+    headers: dict
+    chunks: Iterator[bytes]
+    close: Callable[[], None]
+
+
 class HttpTransport:
     """The API at a URL, over a pooled connection with a timeout."""
 
     def __init__(self, base_url: str, timeout: float):
         self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
         self.pool = urllib3.PoolManager(maxsize=8, timeout=urllib3.Timeout(total=timeout), retries=False)
 
     def __call__(self, method: str, path: str, query: str, body: bytes | None, headers: dict):
@@ -102,6 +113,15 @@ class HttpTransport:
         except urllib3.exceptions.HTTPError as exc:
             raise Unavailable(503, {"detail": type(exc).__name__}) from None
         return resp.status, dict(resp.headers), resp.data
+
+    def stream(self, path: str, query: str, headers: dict) -> Download:
+        url = self.base_url + path + (f"?{query}" if query else "")
+        try:
+            resp = self.pool.request("GET", url, headers=headers, preload_content=False,
+                                     timeout=urllib3.Timeout(connect=self.timeout, read=60))
+        except urllib3.exceptions.HTTPError as exc:
+            raise Unavailable(503, {"detail": type(exc).__name__}) from None
+        return Download(resp.status, dict(resp.headers), resp.stream(64 * 1024), resp.release_conn)
 
 
 class WsgiTransport:
@@ -124,6 +144,17 @@ class WsgiTransport:
             getattr(app_iter, "close", lambda: None)()
         return int(status.split(" ", 1)[0]), dict(resp_headers), payload
 
+    def stream(self, path: str, query: str, headers: dict) -> Download:
+        builder = EnvironBuilder(path=path, query_string=query, method="GET", headers=headers,
+                                 environ_base={"REMOTE_ADDR": headers.pop("X-Forwarded-For", "127.0.0.1")})
+        try:
+            environ = builder.get_environ()
+        finally:
+            builder.close()
+        app_iter, status, resp_headers = run_wsgi_app(self.app, environ, buffered=False)
+        return Download(int(status.split(" ", 1)[0]), dict(resp_headers), iter(app_iter),
+                        getattr(app_iter, "close", lambda: None))
+
 
 class Api:
     """Calls on behalf of whoever's token is passed; knows nothing of sessions."""
@@ -132,16 +163,31 @@ class Api:
         self.transport = transport
 
     def call(self, method: str, path: str, *, token: str | None = None, query: dict | None = None,
-             body: Any = None, headers: dict | None = None) -> Reply:
+             body: Any = None, headers: dict | None = None, csv: bytes | None = None) -> Reply:
         sent = {"Accept": "application/json", **(headers or {})}
         raw = None
         if body is not None:
             raw = json.dumps(body).encode()
             sent["Content-Type"] = "application/json"
+        if csv is not None:
+            raw, sent["Content-Type"] = csv, "text/csv"
         if token:
             sent["Authorization"] = f"Bearer {token}"
         status, resp_headers, payload = self.transport(method, "/api/v1" + path, _query_string(query), raw, sent)
         return _decode(status, resp_headers, payload)
+
+
+    def download(self, path: str, *, token: str, query: dict | None = None, headers: dict | None = None) -> Download:
+        """A GET whose body streams; an error answer raises as :meth:`call`'s do."""
+        sent = {"Accept": "text/csv, application/problem+json", "Authorization": f"Bearer {token}", **(headers or {})}
+        answer = self.transport.stream("/api/v1" + path, _query_string(query), sent)
+        if answer.status >= 400:
+            try:
+                body = b"".join(answer.chunks)
+            finally:
+                answer.close()
+            _decode(answer.status, answer.headers, body)
+        return answer
 
 
 def build_api(api_url: str | None, timeout: float, wsgi_app: Callable | None = None) -> Api:

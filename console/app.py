@@ -15,6 +15,7 @@ from console.api import ApiError, Moved, Unavailable, build_api
 from console.auth import LoggedOut, RefreshCoordinator, clear_session, current_user
 from console.directory import Directory
 from console.pages import BLUEPRINTS, NAV
+from console.pages.exports import export_url
 from console.permissions import can
 
 PREFIX = "/app"
@@ -68,7 +69,8 @@ def _install_context(app: Flask) -> None:
     def _globals():
         return {"user": current_user(), "nav": NAV, "L": labels.ALL, "label": labels.label,
                 "section": _section, "url_with": _url_with, "can": can,
-                "api_docs_url": (app.extensions["console.settings"].api_url or "") + "/api/docs"}
+                "api_docs_url": (app.extensions["console.settings"].api_url or "") + "/api/docs",
+                "export_url": export_url}
 
     @app.before_request
     def _keep_session():

@@ -21,6 +21,7 @@ ROLES_FOR = {
     "manage_api_clients": frozenset({"admin"}),
     "merge": frozenset({"admin", "manager", "rep"}),  # the roles that own accounts and contacts
     "manage_webhooks": frozenset({"admin"}),
+    "import_data": frozenset({"admin", "manager", "rep"}),
 }
 
 

@@ -15,6 +15,7 @@ class ConsoleSettings:
     env: str = "dev"
     timezone: str = "Europe/Madrid"
     http_timeout: float = 10.0
+    upload_dir: str = ""  # where an import's file waits between its steps (mapping, preview, start)
 
     @property
     def secure_cookies(self) -> bool:
@@ -45,6 +46,7 @@ def load(in_process: bool = False, **overrides) -> ConsoleSettings:
         env=env.get("CADENA_ENV", "dev"),
         timezone=env.get("CADENA_CONSOLE_TIMEZONE", "Europe/Madrid"),
         http_timeout=float(env.get("CADENA_HTTP_TIMEOUT", "5")) * 2,
+        upload_dir=str(config.var_dir() / "console-uploads"),
     )
     values.update(overrides)
     return ConsoleSettings(**values)

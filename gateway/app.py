@@ -10,8 +10,8 @@ from shared.worker import Job, Worker
 
 from concurrent.futures import ThreadPoolExecutor
 
-from gateway import (NAME, api, docs_page, handover, history, history_api, identity, routing, search, timeline,
-                     webhook_api, webhooks)
+from gateway import (NAME, api, docs_page, handover, history, history_api, identity, imports, routing, search,
+                     timeline, webhook_api, webhooks)
 from gateway.aggregates import Customer360
 from gateway.clients import build_clients
 from gateway.delivery_worker import DeliveryWorker
@@ -55,6 +55,7 @@ def create_app(settings: config.Settings | None = None):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops)
     for blp in (*api.BLUEPRINTS, history_api.bp, webhook_api.bp):
         rest.register_blueprint(blp)
+    app.register_blueprint(imports.bp)  # before the proxy: its paths are more specific anyway
     app.register_blueprint(routing.bp)
     app.register_blueprint(docs_page.bp)
     try:

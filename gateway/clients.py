@@ -47,6 +47,18 @@ class ServiceClient:
             raise ServiceUnavailable(self.name, type(exc).__name__) from None
         return Reply(resp.status, dict(resp.headers), resp.data)
 
+    def stream(self, method: str, path: str, *, headers: dict | None = None, timeout: float | None = None):
+        """The answer unread (urllib3's response): its body is passed on a chunk
+        at a time, so an export of any size costs the gateway a buffer. Release
+        it with ``release_conn()`` once read."""
+        t = timeout or self.timeout
+        try:
+            return self.pool.request(method, self.base_url + path, headers=headers,
+                                     timeout=urllib3.Timeout(connect=min(1.0, t), read=t),
+                                     redirect=False, preload_content=False)
+        except urllib3.exceptions.HTTPError as exc:
+            raise ServiceUnavailable(self.name, type(exc).__name__) from None
+
 
 def build_clients(timeout: float) -> dict[str, ServiceClient]:
     return {name: ServiceClient(name, config.service_url(name), timeout) for name in config.SERVICE_PORTS}

@@ -21,6 +21,12 @@ ROUTES: dict[str, tuple[str, ...]] = {
     "support": (r"/api/v1/cases(/.*)?", r"/api/v1/sla-policy"),
 }
 
+# Paths several services serve, each for its own records; the gateway picks
+# the one (gateway/imports.py): a POST by its ?kind=, an id by asking each in turn.
+SHARED: dict[str, tuple[str, ...]] = {
+    r"/api/v1/imports(/.*)?": ("accounts", "opportunities"),
+}
+
 # Paths that carry their own credential (no bearer token): the calendar feed's ?token=,
 # and campaign mail's signed one-click unsubscribe link (RFC 8058).
 PUBLIC: tuple[str, ...] = (r"/api/v1/users/[^/]+/calendar\.ics", r"/api/v1/unsubscribe/[^/]+")

@@ -365,8 +365,10 @@ class _LazyGroup(click.Group):
 
 def _add_events() -> None:
     from shared.cli_events import events
+    from shared.cli_import import import_file
 
     cli.add_command(events)
+    cli.add_command(import_file)
 
 
 _add_events()

@@ -90,6 +90,17 @@ def share_metrics_in(path: Path) -> None:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
 
 
+def api_credentials() -> dict[str, str | None]:
+    """How command-line tools log in to the public API: CADENA_API_TOKEN (a
+    bearer token), else CADENA_API_EMAIL / CADENA_API_PASSWORD (by default
+    the bootstrap admin and CADENA_ADMIN_PASSWORD, whose default is `admin`
+    in dev)."""
+    dev_password = "admin" if os.environ.get("CADENA_ENV", "dev") == "dev" else None
+    return {"token": os.environ.get("CADENA_API_TOKEN") or None,
+            "email": os.environ.get("CADENA_API_EMAIL", "admin@cadena.local"),
+            "password": os.environ.get("CADENA_API_PASSWORD") or os.environ.get("CADENA_ADMIN_PASSWORD") or dev_password}
+
+
 def child_environment() -> dict[str, str]:
     """The environment the processes `cadena up` starts inherit."""
     return dict(os.environ)

@@ -146,6 +146,19 @@ class Catalogue:
         if problem:
             raise ContractViolation(problem)
 
+    def check_many(self, routing_key: str, items: list) -> None:
+        """:meth:`check` for a batch of one routing key's payloads (one
+        schema pass over the list, as a bulk write publishes them)."""
+        schema = self._instances.get(routing_key)
+        if schema is None:
+            raise ContractViolation(f"no contract declares {routing_key}")
+        if not all(isinstance(data, dict) for data in items):
+            raise ContractViolation("data is not an object")
+        try:
+            schema.load(items, many=True)
+        except ValidationError as exc:
+            raise ContractViolation(f"{routing_key} data does not match its contract: {exc.messages}") from None
+
     def owned(self) -> "Catalogue":
         """Cadena's own events (without what tools and tests declared)."""
         return Catalogue([c for c in self.by_key.values() if c.owner in OWNERS])

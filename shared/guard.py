@@ -33,10 +33,11 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 # -- what a view declares ----------------------------------------------------------
 
-def writes(kind: str, owner_field: str = "owner_id") -> Callable:
+def writes(kind: str | Callable[[], str | None], owner_field: str = "owner_id") -> Callable:
     """The view changes records of ``kind``: only the roles that own such
     records (``shared.auth.OWNER_ROLES``) and admins may call it, and a body
-    naming another owner is refused before it is validated."""
+    naming another owner is refused before it is validated. ``kind`` may be
+    a function of the request (None: the view refuses the request itself)."""
     def mark(view: Callable) -> Callable:
         view.cadena_writes = (kind, owner_field)
         return view
@@ -105,7 +106,8 @@ def _check_roles(method: Callable | None, principal) -> None:
     marked = getattr(method, "cadena_writes", None)
     if marked is not None:
         kind, _ = marked
-        if principal.role not in OWNER_ROLES.get(kind, frozenset()):
+        kind = kind() if callable(kind) else kind  # a kind the request names (e.g. ?kind= of an import)
+        if kind is not None and principal.role not in OWNER_ROLES.get(kind, frozenset()):
             raise Forbidden(f"The {principal.role} role may not change {kind} records.")
     allowed = getattr(method, "cadena_allow", None)
     if allowed is not None:

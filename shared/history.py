@@ -74,13 +74,30 @@ def diff(before: Mapping | None, after: Mapping | None, ignore: frozenset[str] =
     return changes
 
 
-def _keep(uow, routing_key: str, record_id: str | None, event_id: str, changes: dict) -> None:
+def _keep(uow, routing_key: str, record_id: str | None, event_id: str, changes: dict,
+          actor_id: str | None = None) -> None:
     table = uow.db.tables.history
     if table is None or record_id is None:
         return
     uow.session.execute(insert(table).values(
         aggregate=routing_key.split(".")[1], record_id=str(record_id), type=routing_key, event_id=event_id,
-        actor_id=current_actor_id(), changes=changes, time=utcnow()))
+        actor_id=current_actor_id() or actor_id, changes=changes, time=utcnow()))
+
+
+def created_many(uow, routing_key: str, items: list[tuple[str, dict]], *, actor_id: str | None = None,
+                 correlation_id: str | None = None) -> list[str]:
+    """:func:`created` for a bulk write (an import): one multi-row INSERT for
+    the events and one for their history entries."""
+    event_ids = uow.publish_many(routing_key, items, correlation_id=correlation_id, actor_id=actor_id)
+    table = uow.db.tables.history
+    if table is not None and items:
+        now, actor = utcnow(), current_actor_id() or actor_id
+        uow.session.execute(insert(table), [
+            {"aggregate": routing_key.split(".")[1], "record_id": str(record_id), "type": routing_key,
+             "event_id": event_id, "actor_id": actor, "time": now,
+             "changes": diff(None, {k: v for k, v in data.items() if v not in EMPTY})}
+            for (record_id, data), event_id in zip(items, event_ids)])
+    return event_ids
 
 
 def created(uow, routing_key: str, record_id: str, data: dict) -> str:
@@ -91,14 +108,15 @@ def created(uow, routing_key: str, record_id: str, data: dict) -> str:
 
 
 def updated(uow, routing_key: str, record_id: str | None, data: dict, *, before: Mapping,
-            after: Mapping | None = None) -> dict[str, dict]:
+            after: Mapping | None = None, actor_id: str | None = None) -> dict[str, dict]:
     """Publish a change with the fields that changed (``changes``) and keep it
     in the history. ``after`` is the record as it is now when the event's
     data is something else (a won deal's contract, a stage change's extra
     field); by default the data is the record."""
     changes = diff(before, data if after is None else after)
-    event_id = uow.publish(routing_key, record_id, {**data, "changes": changes})
-    _keep(uow, routing_key, record_id, event_id, changes)
+    extra = {"actor_id": actor_id} if actor_id and not current_actor_id() else {}
+    event_id = uow.publish(routing_key, record_id, {**data, **extra, "changes": changes})
+    _keep(uow, routing_key, record_id, event_id, changes, actor_id)
     return changes
 
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 
-from console.pages import (accounts, agenda, api_clients, auth, campaigns, cases, contacts, duplicates, forecast,
-                           handover, history, pipeline, search, today, users, webhooks)
+from console.pages import (accounts, agenda, api_clients, auth, campaigns, cases, contacts, duplicates, exports,
+                           forecast, handover, history, imports, pipeline, search, today, users, webhooks)
 from console.pages import merge  # noqa: F401  (its pages join the accounts and contacts blueprints)
 from console.permissions import can
 
@@ -32,9 +32,10 @@ NAV = [
     NavItem("agenda.week", _l("Agenda"), "agenda"),
     NavItem("cases.index", _l("Cases"), "cases"),
     NavItem("campaigns.index", _l("Campaigns"), "campaigns"),
+    NavItem("imports.start", _l("Import"), "imports", action="import_data"),
     NavItem("users.index", _l("Users"), "admin", action="see_users"),
 ]
 
 BLUEPRINTS = [auth.bp, today.bp, accounts.bp, contacts.bp, pipeline.bp, search.bp, forecast.bp, agenda.bp,
               cases.bp, campaigns.bp, users.bp, handover.bp, api_clients.bp, history.bp, duplicates.bp,
-              webhooks.bp]
+              webhooks.bp, exports.bp, imports.bp]

@@ -71,6 +71,8 @@ def _week_context(owner_id: str, start) -> dict:
     items = [] if isinstance(agenda, ApiError) else agenda["items"]
     feed = answers.get("feed")
     return dict(owner_id=owner_id, owner_name=directory().user_name(user_api(), owner_id), start=start,
+                export_query={"owner_id": owner_id, "from": wanted["agenda"][1]["from"],
+                              "to": wanted["agenda"][1]["to"], "sort": "time"},
                 end=end - timedelta(days=1), days=_days(start, items), names=account_names(items),
                 now=local_now(), today=local_now().date(), count=len(items),
                 previous=start - timedelta(days=7), following=end, owner_choices=_owner_choices()

@@ -59,7 +59,7 @@ def index():
     cases.sort(key=lambda c: (c.get("status") in ("resolved", "closed"), next_due(c)))
     states = {c["id"]: sla_state(c, now) for c in cases}
     return render_template(
-        "cases/queue.html", cases=cases, states=states, filters=filters, error=error,
+        "cases/queue.html", cases=cases, states=states, filters=filters, error=error, export_query=_query(filters),
         breached=sum(1 for s in states.values() if s == "breached"), near=sum(1 for s in states.values() if s == "near"),
         names=account_names(cases), assignees=owner_names(cases, "assignee_id"), assignee_options=assignee_options(),
         priorities=list(PRIORITIES.items()))

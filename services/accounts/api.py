@@ -10,8 +10,9 @@ from shared.guard import writes
 from shared.http import ListArgs, if_match
 from shared.schemas import HistoryEntry, ProblemSchema, page_of
 from shared.web import deps, current_settings, created, current_db, read_session, with_version
+from shared import imports_api
 
-from services.accounts import duplicates_api, merge, schemas, service, value, view
+from services.accounts import duplicates_api, export, imports, merge, schemas, service, value, view
 from services.accounts.models import Account, Contact
 
 blp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Accounts (companies) and contacts")
@@ -51,7 +52,7 @@ class Accounts(MethodView):
 
 
 def value_page(args: dict) -> dict:
-    rows, cursor = value.page_by_value(read_session(), service.filtered_accounts(args), args)
+    rows, cursor = value.page_by_value(read_session(), service.account_query(args), args)
     return {"items": [{**service.account_dict(a), **{"lifetime_value": value.view_fields(v)["lifetime_value"]}}
                       for a, v in rows], "next_cursor": cursor}
 
@@ -224,4 +225,4 @@ class ContactMerge(MethodView):
         return with_version(contact, contact.version)
 
 
-BLUEPRINTS = [blp, duplicates_api.blp]
+BLUEPRINTS = [blp, duplicates_api.blp, export.blp, imports_api.blueprint(imports.REGISTRY)]

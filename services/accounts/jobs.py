@@ -12,6 +12,7 @@ from services.accounts.models import AccountView, Contact
 from services.accounts.service import move_lifecycle
 
 INACTIVITY_INTERVAL = 300.0  # seconds; the rule counts in days, so a few minutes' lag is harmless
+IMPORTS_INTERVAL = 1.0  # how soon a new import starts
 
 
 def mark_inactive_customers(db, settings, *, batch: int = 200) -> int:
@@ -45,5 +46,14 @@ def mark_inactive_customers(db, settings, *, batch: int = 200) -> int:
             return moved
 
 
+def run_imports(db, settings) -> int:
+    from shared.imports import run_pending
+
+    from services.accounts.imports import REGISTRY
+
+    return run_pending(db, REGISTRY.tables, REGISTRY.kinds, settings.base_currency)
+
+
 def jobs(db, settings) -> list[Job]:
-    return [Job("inactive-customers", INACTIVITY_INTERVAL, lambda: mark_inactive_customers(db, settings))]
+    return [Job("inactive-customers", INACTIVITY_INTERVAL, lambda: mark_inactive_customers(db, settings)),
+            Job("imports", IMPORTS_INTERVAL, lambda: run_imports(db, settings))]

@@ -9,6 +9,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared import normalize
 from shared.db import NAMING_CONVENTION, Versioned, UTCDateTime, common_tables, utcnow
+from shared.imports import import_tables
 
 
 class Base(DeclarativeBase):
@@ -16,6 +17,9 @@ class Base(DeclarativeBase):
 
 
 TABLES = common_tables(Base.metadata, field_history=True)
+IMPORT_TABLES = import_tables(Base.metadata)  # CSV imports of this service's records (shared/imports.py)
+
+
 
 
 class Account(Versioned, Base):

@@ -170,12 +170,12 @@ def _phone_digits(column):
 
 
 def list_accounts(session, args: dict) -> tuple[list[Account], str | None]:
-    stmt = filtered_accounts(args)
-    return keyset_page(session, stmt, Account.created_at, Account.id, limit=args["limit"], cursor=args.get("cursor"))
+    return keyset_page(session, account_query(args), Account.created_at, Account.id, limit=args["limit"],
+                       cursor=args.get("cursor"))
 
 
-def filtered_accounts(args: dict):
-    """The accounts the list's filters keep (a select, not yet ordered)."""
+def account_query(args: dict):
+    """Live accounts matching a list's filters (the list pages it; export streams it)."""
     stmt = select(Account).where(Account.deleted_at.is_(None))
     for field in ("owner_id", "industry", "segment", "country", "region", "city", "parent_account_id"):
         if args.get(field):
@@ -309,6 +309,12 @@ def delete_contact(uow, actor: Principal, contact_id: str, expected: set[str] | 
 
 
 def list_contacts(session, args: dict) -> tuple[list[Contact], str | None]:
+    return keyset_page(session, contact_query(args), Contact.created_at, Contact.id, limit=args["limit"],
+                       cursor=args.get("cursor"))
+
+
+def contact_query(args: dict):
+    """Live contacts matching a list's filters."""
     stmt = select(Contact).where(Contact.deleted_at.is_(None))
     for field in ("owner_id", "account_id", "lifecycle_stage", "role"):
         if args.get(field):
@@ -325,7 +331,7 @@ def list_contacts(session, args: dict) -> tuple[list[Contact], str | None]:
         if len(digits) >= 4 and not args["q"].strip("+()-. 0123456789"):
             matches.append(_phone_digits(Contact.phone).like(f"%{digits}%"))  # however the number was typed
         stmt = stmt.where(or_(*matches))
-    return keyset_page(session, stmt, Contact.created_at, Contact.id, limit=args["limit"], cursor=args.get("cursor"))
+    return stmt
 
 
 def org_chart(session, account_id: str) -> dict:

@@ -11,7 +11,7 @@ from shared.http import if_match
 from shared.schemas import ProblemSchema, page_of
 from shared.web import deps, created, current_db, read_session, with_version
 
-from services.activities import schemas, service
+from services.activities import export, schemas, service
 from services.activities.deps import ActivitiesDeps
 
 def _deps() -> ActivitiesDeps:
@@ -152,4 +152,4 @@ def calendar_feed(args, user_id):
                              "Cache-Control": "private, max-age=300"})
 
 
-BLUEPRINTS = [blp]
+BLUEPRINTS = [blp, export.blp]

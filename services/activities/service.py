@@ -221,6 +221,26 @@ def _overdue(now: datetime):
 
 
 def list_activities(session, args: dict, now: datetime | None = None) -> tuple[list[Activity], str | None]:
+    stmt = activity_query(args, now)
+    sort = args.get("sort", "created_at")
+    if sort == "created_at":
+        return keyset_page(session, stmt, Activity.created_at, Activity.id, limit=args["limit"], cursor=args.get("cursor"))
+    return keyset_page(session, stmt, Activity.agenda_at, Activity.id, limit=args["limit"], cursor=args.get("cursor"),
+                       descending=sort == "-time")
+
+
+def activity_order(args: dict) -> tuple:
+    """The list's order: created_at, or the activity's time (`sort=time|-time`)."""
+    sort = args.get("sort", "created_at")
+    if sort == "created_at":
+        return Activity.created_at, Activity.id
+    if sort == "-time":
+        return Activity.agenda_at.desc(), Activity.id.desc()
+    return Activity.agenda_at, Activity.id
+
+
+def activity_query(args: dict, now: datetime | None = None):
+    """Live activities matching a list's filters (unordered)."""
     now = now or utcnow()
     stmt = select(Activity).where(Activity.deleted_at.is_(None))
     for field in ("owner_id", "type", "status", "account_id", "contact_id", "opportunity_id", "case_id"):
@@ -232,11 +252,7 @@ def list_activities(session, args: dict, now: datetime | None = None) -> tuple[l
         stmt = stmt.where(Activity.agenda_at < args["to"])
     if args.get("overdue") is not None:
         stmt = stmt.where(_overdue(now) if args["overdue"] else not_(_overdue(now)))
-    sort = args.get("sort", "created_at")
-    if sort == "created_at":
-        return keyset_page(session, stmt, Activity.created_at, Activity.id, limit=args["limit"], cursor=args.get("cursor"))
-    return keyset_page(session, stmt, Activity.agenda_at, Activity.id, limit=args["limit"], cursor=args.get("cursor"),
-                       descending=sort == "-time")
+    return stmt
 
 
 def agenda_window(start: datetime | None, end: datetime | None, now: datetime) -> tuple[datetime, datetime]:

@@ -11,8 +11,9 @@ from shared.db import utcnow
 from shared.http import ListArgs, if_match
 from shared.schemas import HistoryEntry, ProblemSchema, page_of
 from shared.web import deps, current_settings, created, current_db, read_session, with_version
+from shared import imports_api
 
-from services.opportunities import forecasting, quotas, rules, schemas, service
+from services.opportunities import export, forecasting, imports, quotas, rules, schemas, service
 from services.opportunities.deps import OpportunitiesDeps
 from services.opportunities.models import Opportunity
 
@@ -192,4 +193,4 @@ class QuotaItem(MethodView):
 
 from services.opportunities import catalogue_api  # noqa: E402  (products, rates, installed base)
 
-BLUEPRINTS = [blp, *catalogue_api.BLUEPRINTS]
+BLUEPRINTS = [blp, *catalogue_api.BLUEPRINTS, export.blp, imports_api.blueprint(imports.REGISTRY)]

@@ -5,7 +5,7 @@ from shared import config
 from shared.auth import TokenVerifier, UserDirectory
 from shared.db import Database
 from shared.web import create_base_app
-from shared.worker import Worker
+from shared.worker import Job, Worker
 
 from services.opportunities import NAME, api, handlers
 from services.opportunities.models import TABLES, Base
@@ -36,4 +36,12 @@ def create_app(settings: config.Settings | None = None, *, verifier: TokenVerifi
 def create_worker(settings: config.Settings | None = None) -> Worker:
     settings = settings or config.load(NAME)
     db = open_db(settings)
-    return Worker(settings, db, handlers.HANDLERS, [])
+    return Worker(settings, db, handlers.HANDLERS, [Job("imports", 1.0, lambda: run_imports(db, settings))])
+
+
+def run_imports(db, settings: config.Settings) -> int:
+    from shared.imports import run_pending
+
+    from services.opportunities.imports import REGISTRY
+
+    return run_pending(db, REGISTRY.tables, REGISTRY.kinds, settings.base_currency)

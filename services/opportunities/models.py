@@ -9,6 +9,7 @@ from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integ
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.db import NAMING_CONVENTION, Versioned, UTCDateTime, common_tables, new_id, utcnow
+from shared.imports import import_tables
 
 
 class Base(DeclarativeBase):
@@ -16,6 +17,7 @@ class Base(DeclarativeBase):
 
 
 TABLES = common_tables(Base.metadata, field_history=True)
+IMPORT_TABLES = import_tables(Base.metadata)  # CSV imports of this service's records (shared/imports.py)
 
 
 class Opportunity(Versioned, Base):

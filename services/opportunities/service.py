@@ -98,6 +98,12 @@ def _like(text: str) -> str:
 
 
 def list_opportunities(session, args: dict) -> tuple[list[Opportunity], str | None]:
+    return keyset_page(session, opportunity_query(args), Opportunity.created_at, Opportunity.id,
+                       limit=args["limit"], cursor=args.get("cursor"))
+
+
+def opportunity_query(args: dict):
+    """Live deals matching a list's filters (the list pages it; export streams it)."""
     stmt = select(Opportunity).where(Opportunity.deleted_at.is_(None))
     for field in ("owner_id", "account_id", "primary_contact_id", "campaign_id", "stage", "forecast_category",
                   "currency"):
@@ -114,9 +120,7 @@ def list_opportunities(session, args: dict) -> tuple[list[Opportunity], str | No
         stmt = stmt.where(Opportunity.close_date <= args["close_date_to"])
     if args.get("q"):
         stmt = stmt.where(Opportunity.name.ilike(_like(args["q"]), escape="\\"))
-    stmt = scoped(stmt, Opportunity.owner_id, None, args.get("team"))
-    return keyset_page(session, stmt, Opportunity.created_at, Opportunity.id, limit=args["limit"],
-                       cursor=args.get("cursor"))
+    return scoped(stmt, Opportunity.owner_id, None, args.get("team"))
 
 
 # -- checks -----------------------------------------------------------------------

@@ -12,7 +12,7 @@ from shared.http import ListArgs, NotFound, Problem, if_match
 from shared.schemas import HistoryEntry, ProblemSchema, page_of
 from shared.web import deps, created, current_db, read_session, with_version
 
-from services.support import inbound, schemas, service, sla_policy
+from services.support import export, inbound, schemas, service, sla_policy
 from services.support.deps import SupportDeps
 from services.support.models import Case
 
@@ -196,4 +196,4 @@ class SlaPolicyItem(MethodView):
             return sla_policy.put_policy(uow, current_principal(), data)
 
 
-BLUEPRINTS = [blp]
+BLUEPRINTS = [blp, export.blp]

@@ -61,6 +61,12 @@ def _like(text: str) -> str:
 
 
 def list_cases(session, args: dict) -> tuple[list[Case], str | None]:
+    return keyset_page(session, case_query(args), Case.created_at, Case.id, limit=args["limit"],
+                       cursor=args.get("cursor"))
+
+
+def case_query(args: dict):
+    """Live cases matching a list's filters (the list pages it; export streams it)."""
     stmt = select(Case).where(Case.deleted_at.is_(None))
     statuses = [s.strip() for s in (args.get("status") or "").split(",") if s.strip()]
     if statuses:
@@ -73,7 +79,7 @@ def list_cases(session, args: dict) -> tuple[list[Case], str | None]:
         stmt = stmt.where(breached if args["sla_breached"] else ~breached)
     if args.get("q"):
         stmt = stmt.where(Case.subject.ilike(_like(args["q"]), escape="\\"))
-    return keyset_page(session, stmt, Case.created_at, Case.id, limit=args["limit"], cursor=args.get("cursor"))
+    return stmt
 
 
 def list_comments(session, case_id, args: dict) -> tuple[list[CaseComment], str | None]:

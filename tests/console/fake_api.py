@@ -206,7 +206,10 @@ class FakeApi:
         self.routes[(method, path)] = lambda q, b: (status, body)
 
     def __call__(self, method, path, query, body, headers):
-        data = json.loads(body) if body else None
+        try:
+            data = json.loads(body) if body else None
+        except ValueError:
+            data = body.decode()  # a CSV file
         self.calls.append({"method": method, "path": path, "query": parse_qs(query), "body": data,
                            "headers": dict(headers)})
         handler = self.routes.get((method, path))
@@ -214,7 +217,16 @@ class FakeApi:
             return 404, {}, json.dumps({"status": 404, "title": "Not found", "detail": f"no fake for {path}"}).encode()
         status, answer = handler(parse_qs(query), data)
         content_type = "application/problem+json" if status >= 400 else "application/json"
+        if isinstance(answer, bytes):
+            return status, {"Content-Type": "text/csv; charset=utf-8"}, answer
         return status, {"Content-Type": content_type, "ETag": '"1"'}, json.dumps(answer).encode() if answer else b""
+
+    def stream(self, path, query, headers):
+        """A download: a route whose answer is bytes is passed on as they are (CSV)."""
+        from console.api import Download
+
+        status, answer_headers, body = self("GET", path, query, None, headers)
+        return Download(status, answer_headers, iter([body[:10], body[10:]]), lambda: None)
 
     def called(self, method: str, pattern: str) -> list[dict]:
         return [c for c in self.calls if c["method"] == method and re.fullmatch(pattern, c["path"])]

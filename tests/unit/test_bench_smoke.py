@@ -114,3 +114,11 @@ def test_webhooks_bench_runs(servers):
 
     figures = bench_webhooks(servers, 40, threads=2)
     assert figures["deliveries_per_s"] > 0 and figures["raw_posts_per_s"] > 0 and figures["ratio"] > 0
+
+
+def test_import_bench_runs(servers):
+    from bench.imports import bench_import
+
+    figures = bench_import(servers, 50, timeout=180)
+    assert figures["rows"] == 50 and figures["import_rows_per_s"] > 0 and figures["catch_up_seconds"] > 0
+    assert figures["copy_rows_per_s"] > 0 and figures["executemany_rows_per_s"] > 0

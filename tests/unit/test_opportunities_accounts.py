@@ -144,7 +144,7 @@ def test_inactivity_job_moves_stale_active_customers_only(accounts):
     assert mark_inactive_customers(accounts.db, settings) == 0  # recent activity keeps them active
     with accounts.db.transaction() as uow:
         uow.session.get(AccountView, accounts.account_id).last_activity_at = long_ago
-    [job] = jobs(accounts.db, settings)
+    [job] = [j for j in jobs(accounts.db, settings) if j.name == "inactive-customers"]
     assert job.run() == 2
     assert stages(accounts) == {"inactive_customer"}
     assert lifecycle_events(accounts)[-2:] == [("active_customer", "inactive_customer")] * 2

@@ -24,7 +24,15 @@ def test_every_service_route_is_routed_to_its_service(sqlite_build, component):
     rules = [r.rule for r in app.url_map.iter_rules() if r.rule.startswith("/api/v1/") and r.rule != "/api/v1/openapi.json"]
     assert rules
     for rule in rules:
-        assert routing.owner_of(_sample(rule), table) == component, rule
+        sample = _sample(rule)
+        assert routing.owner_of(sample, table) == component or component in routing.sharers_of(sample), rule
+
+
+def test_a_shared_path_is_served_by_the_gateway_and_by_no_single_owner(sqlite_build):
+    rules = {r.rule for r in sqlite_build("gateway").app.url_map.iter_rules()}
+    assert {"/api/v1/imports", "/api/v1/imports/<import_id>", "/api/v1/imports/<import_id>/errors.csv"} <= rules
+    for pattern in route_table.SHARED:
+        assert routing.owner_of(pattern.replace("(/.*)?", ""), routing.route_table()) is None
 
 
 def test_the_table_routes_nothing_twice():
