@@ -25,7 +25,7 @@ def _modules():
 def test_only_the_boundaries_commit():
     committing = sorted(str(p.relative_to(ROOT)) for p in _modules()
                         if str(p.relative_to(ROOT)) not in COMMITTERS
-                        and re.search(r"\.commit\(\)", p.read_text()))
+                        and re.search(r"(?<!savepoint)\.commit\(\)", p.read_text()))  # a savepoint's release ends nothing
     assert committing == [], "use cases, handlers and jobs run in Database.transaction(); they never commit"
 
 
