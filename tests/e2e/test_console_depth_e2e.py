@@ -36,7 +36,9 @@ def shop(system):
     for account, owned in ((accounts[0], [f"SOP-{tag}"]), (accounts[1], list(codes))):
         deal = system.post("/api/v1/opportunities", {
             "name": f"Trato {tag}", "account_id": account["id"], "owner_id": rep["id"],
-            "line_items": [{"product_code": code, "quantity": 1} for code in owned]}, **as_rep).json()
+            # Atunes' deal is big enough to lead the most valuable customers whatever else this system holds
+            "line_items": [{"product_code": code, "quantity": 10000 if account is accounts[0] else 1}
+                           for code in owned]}, **as_rep).json()
         assert system.post(f"/api/v1/opportunities/{deal['id']}/win", {}, **as_rep).status == 200
     until(lambda: system.get(f"/api/v1/accounts/{accounts[0]['id']}/view").json().get("lifetime_value"), 20, 0.3)
     until(lambda: system.get(f"/api/v1/accounts/{accounts[0]['id']}/recommendations").json()["items"], 20, 0.3)
