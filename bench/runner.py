@@ -22,6 +22,7 @@ BENCHES = {
     "tracing": "bench.tracing",
     "webhooks": "bench.webhooks",
     "import": "bench.imports",
+    "system": "bench.system",
     "chaos": "bench.chaos",
     "report": "bench.report",  # last: it reads what the others saved
 }

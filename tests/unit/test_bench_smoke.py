@@ -6,6 +6,7 @@ system and is left to `cadena bench aggregate`."""
 from __future__ import annotations
 
 import json
+import os
 import struct
 import zlib
 
@@ -122,3 +123,34 @@ def test_import_bench_runs(servers):
     figures = bench_import(servers, 50, timeout=180)
     assert figures["rows"] == 50 and figures["import_rows_per_s"] > 0 and figures["catch_up_seconds"] > 0
     assert figures["copy_rows_per_s"] > 0 and figures["executemany_rows_per_s"] > 0
+
+
+def test_cpu_meter_labels_processes_and_adds_up_their_time():
+    import subprocess
+    import sys
+
+    from bench import cpu
+
+    assert cpu.cadena_label("/x/python -m shared.cli serve accounts") == "accounts.web"
+    assert cpu.cadena_label("/x/python -m shared.cli worker gateway") == "gateway.worker"
+    assert cpu.cadena_label("/x/cadena up --no-seed") == "supervisor"
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert child.pid in cpu.descendants(os.getpid())
+        meter = cpu.Meter(lambda: {os.getpid(): "me", child.pid: "child"}).start()
+        sum(i * i for i in range(200_000))
+        spent = meter.stop()
+        assert set(spent) == {"me", "child"} and all(ms >= 0 for ms in spent.values())
+    finally:
+        child.kill()
+        child.wait()
+    assert cpu.broker_share((10, 100), (40, 400)) == 0.1 and cpu.broker_share(None, (1, 2)) is None
+
+
+def test_system_bench_counts_per_write_and_groups_by_kind():
+    from bench.system import _kinds, _per_write, _percentile
+
+    per = _per_write({"accounts.web": 300.0, "accounts.worker": 100.0, "postgres": 50.0}, 100)
+    assert per == {"accounts.web": 3.0, "accounts.worker": 1.0, "postgres": 0.5}
+    assert _kinds(per) == {"web": 3.0, "worker": 1.0, "postgres": 0.5}
+    assert _percentile(list(range(1, 101)), 50) == 50 and _percentile([], 99) == 0.0
