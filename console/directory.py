@@ -47,8 +47,14 @@ class Directory:
         user = self.users.get(user_id)
         return (user.get("name") or user.get("email")) if user else user_id[:8]
 
-    def team_of(self, api, team: str) -> set[str]:
-        return {u["id"] for u in self.all_users(api) if u.get("team") == team}
+    def team_of(self, api, team: str, member: str | None = None) -> set[str]:
+        """The team's users. A ``member`` the remembered list does not know
+        (a user created a moment ago) makes it read the users again."""
+        members = {u["id"] for u in self.all_users(api) if u.get("team") == team}
+        if member is not None and member not in self.users:
+            self.forget_users()
+            members = {u["id"] for u in self.all_users(api) if u.get("team") == team}
+        return members
 
     def teams(self, api) -> list[str]:
         return sorted({u["team"] for u in self.all_users(api) if u.get("team")})

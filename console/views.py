@@ -46,7 +46,7 @@ def scope_owners() -> set[str] | None:
     if user["role"] == "admin":
         return None
     if user["role"] == "manager" and user.get("team"):
-        return directory().team_of(user_api(), user["team"]) | {user["id"]}
+        return directory().team_of(user_api(), user["team"], member=user["id"]) | {user["id"]}
     return {user["id"]}
 
 

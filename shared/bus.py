@@ -194,22 +194,32 @@ class ConfirmingPublisher:
         """Publish (routing_key, body, message_id) tuples; return, per message,
         whether the broker confirmed it. Raises BrokerUnavailable if the
         connection is lost before every confirm arrived."""
+        if not self.usable:
+            raise BrokerUnavailable(self._error or "the channel is closed")
         self._results = [None] * len(messages)
         self._pending.clear()
         for index, (routing_key, body, message_id) in enumerate(messages):
-            self._channel.basic_publish(
-                self.exchange,
-                routing_key,
-                body,
-                pika.BasicProperties(
-                    content_type=CONTENT_TYPE, delivery_mode=2, message_id=message_id,
-                    type=routing_key, timestamp=int(time.time()),
-                ),
-            )
+            try:
+                self._channel.basic_publish(
+                    self.exchange,
+                    routing_key,
+                    body,
+                    pika.BasicProperties(
+                        content_type=CONTENT_TYPE, delivery_mode=2, message_id=message_id,
+                        type=routing_key, timestamp=int(time.time()),
+                    ),
+                )
+            except AMQPError as exc:  # the channel or connection died under us
+                raise BrokerUnavailable(f"publishing failed: {exc!r}") from None
             self._pending[self._next_tag] = index
             self._next_tag += 1
         self._pump(lambda: not self._pending, self.timeout)
         return [bool(r) for r in self._results]
+
+    @property
+    def usable(self) -> bool:
+        """False once the connection or channel is gone: make a new publisher."""
+        return self._error is None and self._channel is not None and self._channel.is_open
 
     def close(self) -> None:
         try:

@@ -161,6 +161,9 @@ class Relay:
                 backoff = min(backoff * 2, 15)
             except Exception as exc:  # database down, or anything else: wait and retry, never give up
                 log.warning("relay_error", component=self.db.component, error=repr(exc)[:300], retry_in=backoff)
+                if publisher is not None and not publisher.usable:  # never retry on a dead channel
+                    publisher.close()
+                    publisher = None
                 self._close_listener()
                 self.stop.wait(backoff)
                 backoff = min(backoff * 2, 15)

@@ -107,3 +107,41 @@ def test_events_of_one_aggregate_leave_in_order(accounts, listener):
     until(lambda: len(listener.of_type("accounts.account.updated", account["id"])) == 20)
     employees = [e["data"]["employees"] for e in listener.of_type("accounts.account.updated", account["id"])]
     assert employees == list(range(1, 21))
+
+
+def test_a_publisher_whose_channel_died_says_so_and_the_relay_makes_a_new_one(accounts, listener, amqp_url):
+    """A channel closed under the relay (the broker cut it, a forced close) is a
+    BrokerUnavailable, never an error the relay would retry forever on the same
+    dead channel: committed events still leave."""
+    from shared.bus import BrokerUnavailable, ConfirmingPublisher
+
+    publisher = ConfirmingPublisher(amqp_url)
+    try:
+        publisher._channel.close()
+        publisher._pump(lambda: publisher._channel.is_closed, 5)
+        assert not publisher.usable
+        with pytest.raises(BrokerUnavailable):
+            publisher.publish_batch([("accounts.account.created", b"{}", "x")])
+    finally:
+        publisher.close()
+    marker = accounts.client.post("/api/v1/accounts", json={"name": "Tras el canal"}, headers=ADMIN).get_json()
+    relay = Relay(accounts.db, amqp_url)
+    original = ConfirmingPublisher.__init__
+
+    def born_dead(self, *args, **kwargs):  # the relay's first channel dies before its first batch
+        original(self, *args, **kwargs)
+        if not getattr(ConfirmingPublisher, "_killed_one", False):
+            ConfirmingPublisher._killed_one = True
+            self._channel.close()
+            self._pump(lambda: self._channel.is_closed, 5)
+
+    ConfirmingPublisher.__init__ = born_dead
+    thread = threading.Thread(target=relay.run, daemon=True)
+    try:
+        thread.start()
+        until(lambda: listener.of_type("accounts.account.created", marker["id"]), timeout=30)
+    finally:
+        relay.stop.set()
+        thread.join(10)
+        ConfirmingPublisher.__init__ = original
+        ConfirmingPublisher._killed_one = False
