@@ -143,7 +143,8 @@ def _raw(servers, rows: int) -> dict:
             driver.commit()
             figures["copy_rows_per_s"] = rows / (time.perf_counter() - began)
             with driver.cursor() as cursor:
-                cursor.execute("DELETE FROM contacts")
+                # TRUNCATE: a DELETE checks the reports_to foreign key row by row
+                cursor.execute("TRUNCATE contacts CASCADE")
             driver.commit()
             values = [(str(uuid.uuid4()), *row[1:]) for row in values]
             began = time.perf_counter()
@@ -206,6 +207,7 @@ def bench_import(servers, rows: int, timeout: float = 1800) -> dict:
             db.dispose()
         for url in urls.values():
             servers.drop_database(url)
+    print(f"  ours: {figures}", flush=True)
     raw = _raw(servers, rows)
     figures.update({k: round(v, 1) for k, v in raw.items()})
     figures["ratio_to_copy"] = round(figures["import_rows_per_s"] / raw["copy_rows_per_s"], 3)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from shared import config
 from shared.auth import TokenVerifier
 from shared.db import Database
+from shared.inbox import in_runs
 from shared.observability import get_logger
 from shared.web import create_base_app
 from shared.worker import Job, Worker
@@ -68,10 +69,15 @@ def create_app(settings: config.Settings | None = None):
     return app
 
 
+def on_events(events: list[dict], uow) -> None:
+    """A run of events: the event history (and with it the timeline) and the search index, in one transaction."""
+    history.record_many(events, uow)
+    search.record_many(events, uow)
+
+
+@in_runs(on_events)
 def on_any_event(event: dict, uow) -> None:
-    """Every event: the event history (and with it the timeline) and the search index, in one transaction."""
-    history.record(event, uow)
-    search.record(event, uow)
+    on_events([event], uow)
 
 
 def on_account_merged(event: dict, uow) -> None:

@@ -40,11 +40,18 @@ def event_time(event: dict) -> datetime:
 
 def record(event: dict, uow) -> None:
     """Keep an event (a redelivery changes nothing)."""
-    dialect = postgresql if uow.db.is_postgres else sqlite
-    uow.session.execute(dialect.insert(StoredEvent).values(
-        event_id=event["id"], type=event["type"], subject=event.get("subject"), account_id=account_of(event),
-        time=event_time(event), body=event,
-    ).on_conflict_do_nothing(index_elements=["event_id"]))
+    record_many([event], uow)
+
+
+_KEEP = {name: dialect.insert(StoredEvent.__table__).on_conflict_do_nothing(index_elements=["event_id"])
+         for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
+
+
+def record_many(events: list[dict], uow) -> None:
+    """Keep several events (one statement executed for them all)."""
+    uow.session.execute(_KEEP["postgresql" if uow.db.is_postgres else "sqlite"], [
+        {"event_id": event["id"], "type": event["type"], "subject": event.get("subject"),
+         "account_id": account_of(event), "time": event_time(event), "body": event} for event in events])
 
 
 @dataclass(frozen=True)

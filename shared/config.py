@@ -128,6 +128,9 @@ class Settings:
     http_timeout: float = 5.0
     aggregate_deadline: float = 0.8
     consumer_delivery_limit: int = 5
+    # Deliveries a consumer may hold unanswered: the largest window it handles
+    # in one transaction when a burst is queued (one event at a time when not).
+    consumer_prefetch: int = 250
     relay_batch: int = 500
     jwt_private_key_file: str | None = None
     max_body_bytes: int = 1024 * 1024
@@ -202,6 +205,7 @@ def load(component: str, **overrides) -> Settings:
         http_timeout=float(env.get("CADENA_HTTP_TIMEOUT", "5")),
         aggregate_deadline=float(env.get("CADENA_AGGREGATE_DEADLINE", "0.8")),
         consumer_delivery_limit=int(env.get("CADENA_DELIVERY_LIMIT", "5")),
+        consumer_prefetch=int(env.get("CADENA_CONSUMER_PREFETCH", "250")),
         relay_batch=int(env.get("CADENA_RELAY_BATCH", "500")),
         jwt_private_key_file=env.get("CADENA_JWT_PRIVATE_KEY_FILE"),
         max_body_bytes=int(env.get("CADENA_MAX_BODY_BYTES", str(1024 * 1024))),

@@ -135,25 +135,56 @@ def handle_batch(db: Database, consumer: str, handlers: Mapping[str, Handler],
     return outcomes  # type: ignore[return-value]
 
 
+def in_runs(many: Callable[[list[dict], object], None]) -> Callable[[Handler], Handler]:
+    """Give a handler a form for a run of events: ``many(events, uow)`` must
+    have the effect of the handler applied to each event in order (one
+    statement sent for them all, say, instead of one per event). A window
+    calls it for each run of consecutive new events that share the handler;
+    a handler that reads what an earlier event wrote must not have one."""
+    def mark(handler: Handler) -> Handler:
+        handler.many = many  # type: ignore[attr-defined]
+        return handler
+    return mark
+
+
 def _apply_window(db: Database, consumer: str, ready: list[tuple[int, dict, Handler]]) -> set[str]:
     """One transaction for the window: the receipts, then each new event's
-    handler in delivery order; the ids applied (a failure raises)."""
+    handler in delivery order (a run of events whose handler has a ``many``
+    form in one call); the ids applied (a failure raises)."""
     unique = list({event["id"]: event for _, event, _ in ready}.values())
     applied: set[str] = set()
     with db.uow() as uow:
         fresh = record_receipts(uow, consumer, unique)
+        todo = []
         for _index, event, handler in ready:
-            if event["id"] not in fresh or event["id"] in applied:
+            if event["id"] in fresh and event["id"] not in applied:
+                applied.add(event["id"])
+                todo.append((event, handler))
+        for handler, run in _runs(todo):
+            if len(run) > 1:
+                handler.many(run, uow)  # type: ignore[attr-defined]
                 continue
-            token = bind_request_id(event.get("correlationid"))
+            token = bind_request_id(run[0].get("correlationid"))
             try:
-                with tracing.consuming(event, consumer):
-                    handler(event, uow)
+                with tracing.consuming(run[0], consumer):
+                    handler(run[0], uow)
             finally:
                 reset_request_id(token)
-            applied.add(event["id"])
         uow.commit()
     return applied
+
+
+def _runs(todo: list[tuple[dict, Handler]]) -> list[tuple[Handler, list[dict]]]:
+    """Consecutive events with the same handler, grouped where it has a
+    ``many`` form (and no trace is recorded, which wants a span per event)."""
+    runs: list[tuple[Handler, list[dict]]] = []
+    grouping = not tracing.recording()
+    for event, handler in todo:
+        if grouping and runs and runs[-1][0] is handler and hasattr(handler, "many"):
+            runs[-1][1].append(event)
+        else:
+            runs.append((handler, [event]))
+    return runs
 
 
 def handle(db: Database, consumer: str, handlers: Mapping[str, Handler], routing_key: str, body: bytes,

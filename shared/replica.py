@@ -46,21 +46,44 @@ class Replica:
         self.version = version
         self.keep = frozenset(keep)
         self.stamp = stamp
+        self._statements: dict[tuple, object] = {}
 
     def upsert(self, session, values: dict) -> None:
         """Apply a full record (event data or the owner's API), unless ours is newer."""
-        values = dict(values)
-        values.setdefault(self.version, 0)
-        if self.stamp:
-            values[self.stamp] = utcnow()
+        self.upsert_many(session, [values])
+
+    def upsert_many(self, session, records: list[dict]) -> None:
+        """:meth:`upsert` of each record in order, sent together (one
+        statement per set of columns, executed for all its records at once)."""
+        stamp = utcnow()
+        runs: list[tuple[tuple, list[dict]]] = []  # consecutive records with the same columns, in order
+        for values in records:
+            row = {"deleted": False, self.version: 0, **values}
+            if self.stamp:
+                row[self.stamp] = stamp
+            if runs and runs[-1][0] == tuple(row):
+                runs[-1][1].append(row)
+            else:
+                runs.append((tuple(row), [row]))
+        postgres = session.get_bind().dialect.name == "postgresql"
+        for columns, rows in runs:
+            session.execute(self._upsert_statement(postgres, columns), rows)
+
+    def _upsert_statement(self, postgres: bool, columns: tuple):
+        """The upsert for one set of columns, built once (its parameters bound per record)."""
+        cached = self._statements.get((postgres, columns))
+        if cached is not None:
+            return cached
         table = self.table
-        stmt = _insert(session, table).values(deleted=False, **values)
+        stmt = (postgresql if postgres else sqlite).insert(table)
         changes = {name: (func.coalesce(stmt.excluded[name], table.c[name]) if name in self.keep
                           else stmt.excluded[name])
-                   for name in values if name not in self.key}
-        session.execute(stmt.on_conflict_do_update(
+                   for name in columns if name not in self.key and name != "deleted"}
+        stmt = stmt.on_conflict_do_update(
             index_elements=[table.c[k] for k in self.key], set_=changes,
-            where=func.coalesce(table.c[self.version], -1) <= stmt.excluded[self.version]))
+            where=func.coalesce(table.c[self.version], -1) <= stmt.excluded[self.version])
+        self._statements[(postgres, columns)] = stmt
+        return stmt
 
     def insert_missing(self, session, values: dict) -> None:
         """A partial record learnt before the full one (which, when it comes, overwrites it)."""

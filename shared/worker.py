@@ -64,7 +64,8 @@ class Worker:
             outcomes = inbox.handle_batch(self.db, queue.name, self.handlers, deliveries, known)
             return inbox.requeue_after_outage(self.db, outcomes, self.stop)
 
-        return Consumer(self.settings.amqp_url, queue, on_batch=on_batch, stop=self.stop, name=queue.name)
+        return Consumer(self.settings.amqp_url, queue, on_batch=on_batch, stop=self.stop, name=queue.name,
+                        prefetch=self.settings.consumer_prefetch)
 
     def relay(self) -> Relay:
         return Relay(self.db, self.settings.amqp_url, batch=self.settings.relay_batch, stop=self.stop)

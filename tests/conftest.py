@@ -71,11 +71,11 @@ def build(servers, tmp_path):
     """build(component, backend="postgres"|"sqlite", **settings) → Built (app + db, worker on demand)."""
     made: list[tuple[Built, str | None]] = []
 
-    def make(component: str, backend: str = "postgres", **overrides) -> Built:
+    def make(component: str, backend: str = "postgres", *, file: str | None = None, **overrides) -> Built:
         if backend == "postgres":
             url = servers.new_database()
         else:
-            url, _ = f"sqlite:///{tmp_path / (component + '.db')}", None
+            url, _ = f"sqlite:///{tmp_path / ((file or component) + '.db')}", None
         upgrade(component, url)
         overrides.setdefault("amqp_url", servers.amqp_url)
         settings = config.load(component, database_url=url, **overrides)

@@ -11,11 +11,14 @@ from gateway.search.query import parse
 
 def record(event: dict, uow, region: str = DEFAULT_PHONE_REGION) -> None:
     """Handler for every event: apply what it changes in the index (most change nothing)."""
-    changes = changes_of(event, region)
+    record_many([event], uow, region)
+
+
+def record_many(events: list[dict], uow, region: str = DEFAULT_PHONE_REGION) -> None:
+    """:func:`record` of each event in order (consecutive documents written together)."""
+    changes = [change for event in events for change in changes_of(event, region)]
     if changes:
-        index = index_for(uow.db)
-        for change in changes:
-            index.apply(uow.session, change)
+        index_for(uow.db).apply_many(uow.session, changes)
 
 
 def search(db, session, q: str | None, types: str | None, limit: int | None,
@@ -24,4 +27,4 @@ def search(db, session, q: str | None, types: str | None, limit: int | None,
     return index_for(db).search(session, parse(q, types, limit, region))
 
 
-__all__ = ["TYPES", "record", "search"]
+__all__ = ["TYPES", "record", "record_many", "search"]

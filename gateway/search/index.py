@@ -11,7 +11,7 @@ that no late event brings back.
 from __future__ import annotations
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 
 from shared.db import utcnow
 from gateway.models import SearchEntry
@@ -21,6 +21,8 @@ from gateway.search.query import Query
 # Rows ranked per query: a text that matches more than this (a common
 # surname, a one-letter prefix) is ranked among the first this many found.
 CANDIDATES = 500
+
+_PUT: dict[str, object] = {}  # the put statement, built once per dialect
 
 
 class SearchIndex:
@@ -41,23 +43,59 @@ class SearchIndex:
         else:
             self.patch(session, change)
 
+    def apply_many(self, session, changes: list) -> None:
+        """:meth:`apply` of each change in order; consecutive documents are put together."""
+        documents: list[Document] = []
+        for change in changes:
+            if isinstance(change, Document):
+                documents.append(change)
+                continue
+            if documents:
+                self.put_many(session, documents)
+                documents = []
+            self.apply(session, change)
+        if documents:
+            self.put_many(session, documents)
+
     def put(self, session, doc: Document) -> bool:
         """Index a record (insert or replace); False when a newer version or a tombstone is already there."""
-        row = {"type": doc.type, "id": doc.id, "title": doc.title[:400], "subtitle": doc.subtitle[:400],
-               "title_key": doc.title_key[:400], "account_id": doc.account_id, "version": doc.version,
-               "facts": doc.facts, "hidden": None, "merged_into": None, "updated_at": utcnow()}
-        stmt = self.dialect.insert(SearchEntry).values(**row)
-        newer_or_same = or_(SearchEntry.version.is_(None), stmt.excluded.version.is_(None),
-                            stmt.excluded.version >= SearchEntry.version)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[SearchEntry.type, SearchEntry.id],
-            set_={k: stmt.excluded[k] for k in row if k not in ("type", "id", "hidden", "merged_into")},
-            where=and_(SearchEntry.hidden.is_(None), newer_or_same),
-        ).returning(SearchEntry.type)
-        if session.execute(stmt).first() is None:
-            return False
-        self._store_words(session, doc)
-        return True
+        return bool(self.put_many(session, [doc]))
+
+    def put_many(self, session, docs: list[Document]) -> list[Document]:
+        """:meth:`put` of each document in order, in one statement; the documents stored."""
+        latest: dict[tuple[str, str], Document] = {}
+        for doc in docs:  # what putting them one after the other would leave: the newest (the later of equals)
+            known = latest.get((doc.type, doc.id))
+            if known is None or doc.version is None or known.version is None or doc.version >= known.version:
+                latest[(doc.type, doc.id)] = doc
+        now = utcnow()
+        rows = [{"type": doc.type, "id": doc.id, "title": doc.title[:400], "subtitle": doc.subtitle[:400],
+                 "title_key": doc.title_key[:400], "account_id": doc.account_id, "version": doc.version,
+                 "facts": doc.facts, "hidden": None, "merged_into": None, "updated_at": now}
+                for doc in latest.values()]
+        stored = {(row.type, row.id) for row in session.execute(self._put_statement(), rows)}
+        kept = [doc for key, doc in latest.items() if key in stored]
+        if kept:
+            self._store_words_many(session, kept)
+        return kept
+
+    def _put_statement(self):
+        cached = _PUT.get(self.dialect.__name__)
+        if cached is None:
+            cached = _PUT[self.dialect.__name__] = self._build_put()
+        return cached
+
+    def _build_put(self):
+        table = SearchEntry.__table__
+        stmt = self.dialect.insert(table)
+        newer_or_same = or_(table.c.version.is_(None), stmt.excluded.version.is_(None),
+                            stmt.excluded.version >= table.c.version)
+        return stmt.on_conflict_do_update(
+            index_elements=[table.c.type, table.c.id],
+            set_={k: stmt.excluded[k] for k in ("title", "subtitle", "title_key", "account_id", "version", "facts",
+                                                 "updated_at")},
+            where=and_(table.c.hidden.is_(None), newer_or_same),
+        ).returning(table.c.type, table.c.id)
 
     def remove(self, session, removal: Removal) -> None:
         """Hide a record for good (a tombstone even if it was never indexed)."""
@@ -114,6 +152,10 @@ class SearchIndex:
 
     def _store_words(self, session, doc: Document) -> None:
         raise NotImplementedError
+
+    def _store_words_many(self, session, docs: list[Document]) -> None:
+        for doc in docs:
+            self._store_words(session, doc)
 
     def _drop_words(self, session, kind: str, ident: str) -> None:
         raise NotImplementedError

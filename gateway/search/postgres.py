@@ -39,6 +39,23 @@ ORDER BY w  -- one order for every writer: two workers adding the same words can
 ON CONFLICT DO NOTHING
 """)
 
+# STORE for several documents at once (their rows were just put).
+STORE_MANY = text(f"""
+WITH doc AS (
+  SELECT d.type, d.id, setweight(to_tsvector('{CONFIG}', d.title), 'A')
+         || setweight(to_tsvector('{CONFIG}', d.terms), 'B') || setweight(to_tsvector('{CONFIG}', d.keys), 'C') AS v
+  FROM unnest(CAST(:types AS text[]), CAST(:ids AS text[]), CAST(:titles AS text[]), CAST(:terms AS text[]),
+              CAST(:keys AS text[])) AS d(type, id, title, terms, keys)
+), stored AS (
+  UPDATE search_entries e SET document = doc.v FROM doc WHERE e.type = doc.type AND e.id = doc.id RETURNING doc.v
+)
+INSERT INTO search_words (word)
+SELECT DISTINCT w FROM stored, unnest(tsvector_to_array(stored.v)) AS w
+WHERE length(w) >= {MIN_TYPO_LENGTH} AND w !~ '^[0-9]'
+ORDER BY w
+ON CONFLICT DO NOTHING
+""")
+
 MATCH = text(f"""
 WITH q AS (SELECT to_tsquery('{CONFIG}', :tsq) AS q),
 hits AS (
@@ -76,6 +93,14 @@ class PostgresIndex(SearchIndex):
     def _store_words(self, session, doc: Document) -> None:
         session.execute(STORE, {"type": doc.type, "id": doc.id, "title": doc.title_words, "terms": doc.terms,
                                 "keys": doc.keys})
+
+    def _store_words_many(self, session, docs: list[Document]) -> None:
+        if len(docs) == 1:
+            self._store_words(session, docs[0])
+            return
+        session.execute(STORE_MANY, {"types": [d.type for d in docs], "ids": [d.id for d in docs],
+                                     "titles": [d.title_words for d in docs], "terms": [d.terms for d in docs],
+                                     "keys": [d.keys for d in docs]})
 
     def _drop_words(self, session, kind: str, ident: str) -> None:
         session.execute(text("UPDATE search_entries SET document = NULL WHERE type = :type AND id = :id"),

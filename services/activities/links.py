@@ -86,8 +86,12 @@ def upsert(session, is_postgres: bool, record: Record, *, deleted: bool = False)
     if deleted:  # a deletion event carries little: keep what we knew
         LINKED.mark_deleted(session, key, account_id=record.account_id, label=record.label)
         return
-    LINKED.upsert(session, {**key, "account_id": record.account_id, "label": record.label,
-                            "address": record.address, "version": record.version})
+    LINKED.upsert(session, linked_values(record))
+
+
+def linked_values(record: Record) -> dict:
+    return {"kind": record.kind, "id": record.id, "account_id": record.account_id, "label": record.label,
+            "address": record.address, "version": record.version}
 
 
 Fetch = Callable[[str, str, Principal], "dict | None"]

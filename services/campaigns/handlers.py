@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import or_, update
+from sqlalchemy import bindparam, or_, update
 
 from shared.auth import on_user_changed
 from shared.handover import handover_handler
-from shared.inbox import PermanentError, merge_handlers
+from shared.inbox import PermanentError, in_runs, merge_handlers
 from shared.replica import Replica
 
 from services.campaigns import merging, owned_products, schemas, service
@@ -54,22 +54,39 @@ def on_account_deleted(event: dict, uow) -> None:
 
 # -- contacts ----------------------------------------------------------------------
 
+_CONTACT = schemas.ContactEvent()
+_LIFECYCLE = (update(ContactReplica.__table__)
+              .where(ContactReplica.__table__.c.id == bindparam("contact_id"),
+                     or_(ContactReplica.__table__.c.lifecycle_at.is_(None),
+                         ContactReplica.__table__.c.lifecycle_at <= bindparam("moment")))
+              .values(lifecycle_stage=bindparam("stage"), lifecycle_at=bindparam("moment")))
+
+
+def _contact_values(data: dict) -> dict:
+    return {"id": data["id"], "account_id": data.get("account_id"), "first_name": data.get("first_name"),
+            "last_name": data.get("last_name"), "email": data.get("email"),
+            "interests": list(data.get("interests") or []), "known": True, "version": data.get("version") or 0}
+
+
+def on_contacts_changed(events: list[dict], uow) -> None:
+    """A run of contact events: the replica, then the stages they set (which
+    only the lifecycle columns hold, so applying them after is the same)."""
+    loaded = _CONTACT.load([event["data"] for event in events], many=True)
+    CONTACTS.upsert_many(uow.session, [_contact_values(data) for data in loaded])
+    stages = [{"contact_id": data["id"], "stage": data["lifecycle_stage"], "moment": _time(event)}
+              for event, data in zip(events, loaded) if data.get("lifecycle_stage")]
+    if stages:
+        uow.session.execute(_LIFECYCLE, stages)
+
+
+@in_runs(on_contacts_changed)
 def on_contact_changed(event: dict, uow) -> None:
-    data = schemas.ContactEvent().load(event["data"])
-    CONTACTS.upsert(uow.session, {
-        "id": data["id"], "account_id": data.get("account_id"), "first_name": data.get("first_name"),
-        "last_name": data.get("last_name"), "email": data.get("email"),
-        "interests": list(data.get("interests") or []), "known": True, "version": data.get("version") or 0})
-    if data.get("lifecycle_stage"):
-        _set_lifecycle(uow.session, data["id"], data["lifecycle_stage"], _time(event))
+    on_contacts_changed([event], uow)
 
 
 def _set_lifecycle(session, contact_id: str, stage: str, moment: datetime) -> None:
     """A stage applies unless a newer event already set one (events may arrive out of order)."""
-    table = ContactReplica.__table__
-    session.execute(update(table).where(table.c.id == contact_id,
-                                        or_(table.c.lifecycle_at.is_(None), table.c.lifecycle_at <= moment))
-                    .values(lifecycle_stage=stage, lifecycle_at=moment))
+    session.execute(_LIFECYCLE, {"contact_id": contact_id, "stage": stage, "moment": moment})
 
 
 def _subject(event: dict, what: str) -> str:

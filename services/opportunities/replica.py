@@ -25,12 +25,16 @@ class AccountsClient(ReadThrough):
         super().__init__("accounts", base_url, timeout=timeout)
 
 
-def upsert_account(session, data: dict) -> None:
-    """Apply a full account (event data or the accounts API); older versions never overwrite newer."""
+def account_values(data: dict) -> dict:
     if not data.get("name"):
         raise ValueError("an account without a name")
-    ACCOUNTS.upsert(session, {**{k: data.get(k) for k in ACCOUNT_KEYS}, "id": str(data["id"]),
-                              "source_version": int(data.get("version") or 0)})
+    return {**{k: data.get(k) for k in ACCOUNT_KEYS}, "id": str(data["id"]),
+            "source_version": int(data.get("version") or 0)}
+
+
+def upsert_account(session, data: dict) -> None:
+    """Apply a full account (event data or the accounts API); older versions never overwrite newer."""
+    ACCOUNTS.upsert(session, account_values(data))
 
 
 def mark_account_deleted(session, data: dict) -> None:
@@ -43,10 +47,13 @@ def contact_name(data: dict) -> str:
             or data.get("email") or "")
 
 
+def contact_values(data: dict) -> dict:
+    return dict(id=str(data["id"]), name=contact_name(data)[:200], email=data.get("email"),
+                account_id=data.get("account_id"), source_version=int(data.get("version") or 0))
+
+
 def upsert_contact(session, data: dict) -> None:
-    CONTACTS.upsert(session, dict(id=str(data["id"]), name=contact_name(data)[:200], email=data.get("email"),
-                                  account_id=data.get("account_id"),
-                                  source_version=int(data.get("version") or 0)))
+    CONTACTS.upsert(session, contact_values(data))
 
 
 def mark_contact_deleted(session, data: dict) -> None:

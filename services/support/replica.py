@@ -20,17 +20,25 @@ CONTACTS = Replica(ContactReplica.__table__)
 _REPLICAS = {AccountReplica: ACCOUNTS, ContactReplica: CONTACTS}
 
 
+def account_values(data: dict) -> dict:
+    return {"id": str(data["id"]), "name": data.get("name"), "owner_id": data.get("owner_id"),
+            "version": int(data.get("version") or 0)}
+
+
+def contact_values(data: dict) -> dict:
+    email = data.get("email")
+    return {"id": str(data["id"]), "email": email.strip().lower() if email else None,
+            "name": data.get("name") or " ".join(p for p in (data.get("first_name"), data.get("last_name")) if p)
+            or None,
+            "account_id": data.get("account_id"), "version": int(data.get("version") or 0)}
+
+
 def upsert_account(session, data: dict) -> None:
-    ACCOUNTS.upsert(session, {"id": str(data["id"]), "name": data.get("name"), "owner_id": data.get("owner_id"),
-                              "version": int(data.get("version") or 0)})
+    ACCOUNTS.upsert(session, account_values(data))
 
 
 def upsert_contact(session, data: dict) -> None:
-    email = data.get("email")
-    CONTACTS.upsert(session, {
-        "id": str(data["id"]), "email": email.strip().lower() if email else None,
-        "name": data.get("name") or " ".join(p for p in (data.get("first_name"), data.get("last_name")) if p) or None,
-        "account_id": data.get("account_id"), "version": int(data.get("version") or 0)})
+    CONTACTS.upsert(session, contact_values(data))
 
 
 def mark_deleted(session, model, record_id: str) -> None:
