@@ -58,6 +58,16 @@ def fault_amqp_url(servers) -> str:
 
 
 @pytest.fixture
+def own_amqp_url(servers) -> str:
+    """A virtual host for one test: no queue an earlier test declared (and
+    the events left in it) reaches its workers."""
+    url, vhost = test_servers._session_vhost(servers.amqp_url)
+    yield url
+    if vhost and shutil.which("rabbitmqctl"):
+        subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], capture_output=True, timeout=60)
+
+
+@pytest.fixture
 def fault_build(build, fault_amqp_url):
     """build(component) on Postgres, on the fault vhost, with no gateway or
     sibling service to ask (every lookup fails fast instead of hanging)."""

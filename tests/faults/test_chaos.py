@@ -91,10 +91,10 @@ def _post(url: str, token: str, path: str, body: dict) -> dict:
 
 
 @pytest.fixture
-def chaos(servers, fault_amqp_url, tmp_path):
+def chaos(servers, own_amqp_url, tmp_path):
     pg = TcpProxy("127.0.0.1", 5432).start()
-    mq = TcpProxy("127.0.0.1", pika.URLParameters(fault_amqp_url).port).start()
-    system = make_processes(servers, fault_amqp_url, tmp_path, pg_port=pg.port, amqp_port=mq.port)
+    mq = TcpProxy("127.0.0.1", pika.URLParameters(own_amqp_url).port).start()
+    system = make_processes(servers, own_amqp_url, tmp_path, pg_port=pg.port, amqp_port=mq.port)
     for component in system.components:
         system.start(f"{component}.web")
         system.start(f"{component}.worker")
@@ -138,7 +138,7 @@ def _chaos(system, pg, mq, log: list, over: threading.Event) -> None:
     over.set()
 
 
-def test_chaos_under_load_loses_nothing_and_doubles_nothing(chaos, fault_amqp_url):
+def test_chaos_under_load_loses_nothing_and_doubles_nothing(chaos, own_amqp_url):
     system, pg, mq = chaos
     token = _login(system.url)
     accounts = [_post(system.url, token, "/api/v1/accounts", {"name": f"Cuenta {i}"})["id"] for i in range(12)]
@@ -196,8 +196,8 @@ def test_chaos_under_load_loses_nothing_and_doubles_nothing(chaos, fault_amqp_ur
         except AssertionError:
             log_tail = (system.log_dir / f"{component}.worker.log").read_text(errors="replace")[-3000:]
             pytest.fail(f"{component} handled {handled()} of {len(contact_ids)} contact.created events; "
-                        f"queue depth {queue_depth(fault_amqp_url, f'cadena.{component}.events')}, dlq "
-                        f"{queue_depth(fault_amqp_url, f'cadena.{component}.events.dlq')}\n{log_tail}")
+                        f"queue depth {queue_depth(own_amqp_url, f'cadena.{component}.events')}, dlq "
+                        f"{queue_depth(own_amqp_url, f'cadena.{component}.events.dlq')}\n{log_tail}")
     until(lambda: _scalar(db["accounts"], "SELECT count(*) FROM account_view_opportunities") == len(deal_ids),
           timeout=90)
     converge_s = time.monotonic() - converge_started
@@ -211,7 +211,7 @@ def test_chaos_under_load_loses_nothing_and_doubles_nothing(chaos, fault_amqp_ur
         pipeline = _scalar(db["accounts"], "SELECT open_pipeline FROM account_views WHERE account_id=:a", a=account_id)
         assert Decimal(pipeline or 0) == Decimal(100) * deals, account_id
     for component in CONSUMERS + ("accounts",):
-        assert queue_depth(fault_amqp_url, f"cadena.{component}.events.dlq") == 0, component
+        assert queue_depth(own_amqp_url, f"cadena.{component}.events.dlq") == 0, component
         duplicates = _scalar(db[component], "SELECT count(*) - count(DISTINCT (consumer, event_id)) FROM inbox")
         assert duplicates == 0
 
