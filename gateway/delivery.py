@@ -18,9 +18,8 @@ from datetime import datetime, timedelta
 from typing import Callable, Mapping
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
-from shared.db import utcnow
+from shared.db import dialect_of, utcnow
 
 from gateway.models import StoredEvent, Webhook, WebhookAttempt, WebhookDelivery
 from gateway.topics import matches_any
@@ -88,7 +87,7 @@ def fan_out(event: dict, uow) -> None:
     if not wanted:
         return
     now, body = utcnow(), encode_body(event)
-    dialect = postgresql if uow.db.is_postgres else sqlite
+    dialect = dialect_of(uow.db)
     rows = [{"webhook_id": hook_id, "event_id": event["id"], "event_type": event["type"], "origin": LIVE,
              "payload": body, "status": PENDING, "attempts": 0, "next_attempt_at": now, "created_at": now}
             for hook_id in wanted]

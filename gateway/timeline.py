@@ -10,8 +10,8 @@ merged account that arrives late still shows on the survivor's timeline."""
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 
+from shared.db import dialect_of
 from shared.merges import merged_ids
 
 from gateway import history
@@ -58,7 +58,7 @@ def on_account_merged(event: dict, uow) -> None:
     """accounts.account.merged: remember who survived, and keep the event itself."""
     survivor, merged = merged_ids(event)
     time = history.event_time(event)
-    dialect = postgresql if uow.db.is_postgres else sqlite
+    dialect = dialect_of(uow.db)
     uow.session.execute(dialect.insert(AccountMerge).values(
         [{"merged_id": m, "survivor_id": survivor, "merged_at": time} for m in merged]
     ).on_conflict_do_nothing(index_elements=["merged_id"]))

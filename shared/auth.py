@@ -14,9 +14,8 @@ from typing import Callable
 import jwt
 from flask import g, request
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 
-from shared.db import Database, utcnow
+from shared.db import Database, dialect_of, utcnow
 from shared.http import Forbidden, Unauthorized
 from shared.keys import RemoteKeys
 from shared.replica import ReadThrough
@@ -220,7 +219,7 @@ def upsert_user(session, db: Database, user: dict, as_of=None) -> None:
                   team=user.get("team"), manager_id=user.get("manager_id"),
                   active=1 if user.get("active", True) else 0, token_generation=int(user.get("token_generation") or 0),
                   updated_at=as_of or utcnow())
-    dialect = postgresql if db.is_postgres else sqlite
+    dialect = dialect_of(db)
     stmt = dialect.insert(users).values(**values)
     stmt = stmt.on_conflict_do_update(index_elements=[users.c.id],
                                       set_={k: v for k, v in values.items() if k != "id"},

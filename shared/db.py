@@ -337,6 +337,16 @@ class UnitOfWork:
         self.session.commit()
 
 
+def dialect_of(target):
+    """The SQLAlchemy dialect module whose ``insert`` has ``on_conflict_do_*``
+    for the database behind ``target`` (a :class:`Database` or a Session)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    postgres = target.is_postgres if isinstance(target, Database) else \
+        target.get_bind().dialect.name == "postgresql"
+    return postgresql if postgres else sqlite
+
+
 def insert_rows(session, table: Table, rows: list[dict], *, skip_conflicts: bool = False) -> int:
     """Insert many rows of one table in the session's transaction; returns
     how many were written (with ``skip_conflicts``, a row that breaks a

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Callable, Mapping, Sequence
 
 from marshmallow import ValidationError
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from shared import events, tracing
 from shared.bus import topic_matches
-from shared.db import Database, utcnow
+from shared.db import Database, dialect_of, utcnow
 from shared.observability import EVENTS_CONSUMED, HANDLER_ERRORS, bind_request_id, get_logger, reset_request_id
 
 log = get_logger("cadena.inbox")
@@ -67,7 +66,7 @@ def find_handler(handlers: Mapping[str, Handler], routing_key: str) -> Handler |
 def record_receipt(uow, consumer: str, event: dict) -> bool:
     """Insert (consumer, event id); False if it was already there."""
     inbox = uow.db.tables.inbox
-    dialect = postgresql if uow.db.is_postgres else sqlite
+    dialect = dialect_of(uow.db)
     stmt = dialect.insert(inbox).values(
         consumer=consumer, event_id=event["id"], routing_key=event["type"], received_at=utcnow()
     ).on_conflict_do_nothing(index_elements=[inbox.c.consumer, inbox.c.event_id]).returning(inbox.c.event_id)
@@ -80,7 +79,7 @@ def record_receipts(uow, consumer: str, batch: Sequence[dict]) -> set[str]:
     if not batch:
         return set()
     inbox = uow.db.tables.inbox
-    dialect = postgresql if uow.db.is_postgres else sqlite
+    dialect = dialect_of(uow.db)
     now = utcnow()
     # One statement compiled once and cached, its rows sent as one multi-row
     # INSERT (SQLAlchemy's "insertmanyvalues"); RETURNING gives the new ids.

@@ -21,9 +21,8 @@ from __future__ import annotations
 from typing import Iterable
 
 from sqlalchemy import Table, func
-from sqlalchemy.dialects import postgresql, sqlite
 
-from shared.db import utcnow
+from shared.db import dialect_of, utcnow
 from shared.observability import get_logger
 from shared.peer import PeerUnavailable, fetch_record, owner_unavailable
 
@@ -31,7 +30,7 @@ log = get_logger("cadena.replica")
 
 
 def _insert(session, table: Table):
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    dialect = dialect_of(session)
     return dialect.insert(table)
 
 
@@ -65,24 +64,24 @@ class Replica:
                 runs[-1][1].append(row)
             else:
                 runs.append((tuple(row), [row]))
-        postgres = session.get_bind().dialect.name == "postgresql"
+        dialect = dialect_of(session)
         for columns, rows in runs:
-            session.execute(self._upsert_statement(postgres, columns), rows)
+            session.execute(self._upsert_statement(dialect, columns), rows)
 
-    def _upsert_statement(self, postgres: bool, columns: tuple):
+    def _upsert_statement(self, dialect, columns: tuple):
         """The upsert for one set of columns, built once (its parameters bound per record)."""
-        cached = self._statements.get((postgres, columns))
+        cached = self._statements.get((dialect.__name__, columns))
         if cached is not None:
             return cached
         table = self.table
-        stmt = (postgresql if postgres else sqlite).insert(table)
+        stmt = dialect.insert(table)
         changes = {name: (func.coalesce(stmt.excluded[name], table.c[name]) if name in self.keep
                           else stmt.excluded[name])
                    for name in columns if name not in self.key and name != "deleted"}
         stmt = stmt.on_conflict_do_update(
             index_elements=[table.c[k] for k in self.key], set_=changes,
             where=func.coalesce(table.c[self.version], -1) <= stmt.excluded[self.version])
-        self._statements[(postgres, columns)] = stmt
+        self._statements[(dialect.__name__, columns)] = stmt
         return stmt
 
     def insert_missing(self, session, values: dict) -> None:

@@ -12,9 +12,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import or_, update
-from sqlalchemy.dialects import postgresql, sqlite
 
-from shared.db import utcnow
+from shared.db import dialect_of, utcnow
 
 from services.accounts.models import Account, AccountView
 from services.accounts.service import live_account_id
@@ -38,7 +37,7 @@ def touch_last_activity(uow, account_id: str, moment: datetime) -> None:
     session = uow.session
     account = session.get(Account, account_id)
     currency = (account.annual_revenue_currency if account is not None else None) or "EUR"
-    dialect = postgresql if uow.db.is_postgres else sqlite
+    dialect = dialect_of(uow.db)
     session.execute(dialect.insert(AccountView).values(
         account_id=account_id, currency=currency, last_activity_at=moment, updated_at=utcnow(),
     ).on_conflict_do_nothing(index_elements=["account_id"]))

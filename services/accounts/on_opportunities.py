@@ -14,9 +14,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 
-from shared.db import utcnow
+from shared.db import dialect_of, utcnow
 from shared.inbox import PermanentError
 
 from services.accounts.models import Account, AccountView, Contact, ViewOpportunity
@@ -38,7 +37,7 @@ def _view(uow, account_id: str, currency: str) -> AccountView:
     (two deals of one account handled at once must not both recompute from stale sums)."""
     session = uow.session
     account = session.get(Account, account_id)
-    dialect = postgresql if uow.db.is_postgres else sqlite
+    dialect = dialect_of(uow.db)
     session.execute(dialect.insert(AccountView).values(
         account_id=account_id, currency=(account.annual_revenue_currency if account else None) or currency,
         updated_at=utcnow()).on_conflict_do_nothing(index_elements=[AccountView.account_id]))

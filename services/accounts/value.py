@@ -17,9 +17,8 @@ from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 
-from shared.db import utcnow
+from shared.db import dialect_of, utcnow
 from shared.http import Invalid, decode_cursor, encode_cursor
 from shared.worker import Job
 
@@ -87,7 +86,7 @@ def on_exchange_rate_updated(event: dict, uow) -> None:
     """Keep the newest rate (by version), then revalue the accounts that won deals in it."""
     data = event["data"]
     code, version = str(data["currency"]).upper(), int(data["version"])
-    dialect = postgresql if uow.db.is_postgres else sqlite
+    dialect = dialect_of(uow.db)
     values = dict(currency=code, base=str(data["base_currency"]).upper(), rate=Decimal(str(data["rate"])),
                   version=version, as_of=_time(data.get("as_of")), updated_at=utcnow())
     stmt = dialect.insert(ExchangeRateCopy).values(**values)

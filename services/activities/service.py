@@ -6,12 +6,11 @@ import secrets
 from datetime import datetime, time, timedelta, timezone
 
 from sqlalchemy import and_, not_, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.exc import StaleDataError
 
 from shared import history
 from shared.auth import Principal, UserDirectory, authorize_write
-from shared.db import utcnow
+from shared.db import dialect_of, utcnow
 from shared.peer import owner_unavailable
 from shared.http import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed, ensure_version, keyset_page
 
@@ -307,7 +306,7 @@ def calendar_token(uow, actor: Principal, user_id, directory: UserDirectory | No
     if feed is None:
         # Two first reads at once must agree on one token.
         table = CalendarFeed.__table__
-        stmt = (postgresql if uow.db.is_postgres else sqlite).insert(table).values(
+        stmt = (dialect_of(uow.db)).insert(table).values(
             user_id=user_id, token=new_feed_token(), created_at=utcnow())
         session.execute(stmt.on_conflict_do_nothing(index_elements=[table.c.user_id]))
         feed = session.get(CalendarFeed, user_id, populate_existing=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from shared.db import dialect_of
 
 from services.campaigns.models import AccountProduct
 
@@ -16,7 +16,7 @@ def record_won_lines(uow, account_id: str | None, data: dict, won_at: datetime |
                     if isinstance(line, dict) and line.get("product_code")})
     if not account_id or not codes:
         return
-    dialect = postgresql if uow.db.is_postgres else sqlite
+    dialect = dialect_of(uow.db)
     for code in codes:
         uow.session.execute(dialect.insert(AccountProduct).values(
             account_id=str(account_id), product_code=code, first_won_at=won_at).on_conflict_do_nothing())

@@ -20,10 +20,9 @@ import uuid
 
 from flask import Response, request
 from flask_smorest import Blueprint
-from sqlalchemy.dialects import postgresql, sqlite
 
 from shared.auth import public
-from shared.db import utcnow
+from shared.db import dialect_of, utcnow
 from shared.http import NotFound
 from shared.schemas import ProblemSchema
 from shared.web import current_db, current_settings
@@ -80,7 +79,7 @@ def opt_out(uow, campaign_id: str, contact_id: str) -> bool:
     No commit: the caller's transaction."""
     session = uow.session
     now = utcnow()
-    dialect = postgresql if uow.db.is_postgres else sqlite
+    dialect = dialect_of(uow.db)
     added = session.execute(dialect.insert(OptOut).values(contact_id=contact_id, campaign_id=campaign_id,
                                                           opted_out_at=now).on_conflict_do_nothing()).rowcount
     member = session.get(Member, (campaign_id, contact_id), with_for_update=uow.db.is_postgres or None)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from sqlalchemy import BigInteger, cast, delete, func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from shared.db import dialect_of
 
 from services.opportunities.models import Opportunity, PipelineTotal
 
@@ -43,7 +43,7 @@ def track(session, *changes: tuple[tuple[Key, Values] | None, tuple[Key, Values]
             total = deltas.setdefault(key, [0, 0, 0])
             for i, v in enumerate(values):
                 total[i] += sign * v
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    dialect = dialect_of(session)
     for key in sorted(deltas):
         deals, cents, weighted = deltas[key]
         if deals == cents == weighted == 0:

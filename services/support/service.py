@@ -4,12 +4,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.exc import StaleDataError
 
 from shared import history
 from shared.auth import Principal, UserDirectory, authorize_write
-from shared.db import utcnow
+from shared.db import dialect_of, utcnow
 from shared.http import Conflict, Invalid, NotFound, PreconditionFailed, ensure_version, keyset_page
 from shared.observability import get_logger
 
@@ -111,7 +110,7 @@ def next_number(session) -> int:
     bump = update(table).where(table.c.name == "cases").values(value=table.c.value + 1).returning(table.c.value)
     number = session.execute(bump).scalar()
     if number is None:  # a database created without the migration's seed row
-        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        dialect = dialect_of(session)
         session.execute(dialect.insert(table).values(name="cases", value=0).on_conflict_do_nothing())
         number = session.execute(bump).scalar()
     return int(number)
