@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Callable, Mapping, Sequence
 
 from marshmallow import ValidationError
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from shared import events, tracing
@@ -79,15 +80,27 @@ def record_receipts(uow, consumer: str, batch: Sequence[dict]) -> set[str]:
     if not batch:
         return set()
     inbox = uow.db.tables.inbox
-    dialect = dialect_of(uow.db)
     now = utcnow()
-    # One statement compiled once and cached, its rows sent as one multi-row
-    # INSERT (SQLAlchemy's "insertmanyvalues"); RETURNING gives the new ids.
-    stmt = dialect.insert(inbox).on_conflict_do_nothing(
+    if uow.db.is_postgres:
+        # One short statement over arrays: psycopg prepares it once, where a
+        # multi-row VALUES is a new, long text to parse for every window.
+        return set(uow.session.scalars(_RECEIPTS, {
+            "consumer": consumer, "ids": [event["id"] for event in batch],
+            "keys": [event["type"] for event in batch], "now": now}))
+    stmt = dialect_of(uow.db).insert(inbox).on_conflict_do_nothing(
         index_elements=[inbox.c.consumer, inbox.c.event_id]).returning(inbox.c.event_id)
     rows = [{"consumer": consumer, "event_id": event["id"], "routing_key": event["type"], "received_at": now}
             for event in batch]
     return set(uow.session.scalars(stmt, rows))
+
+
+_RECEIPTS = text("""
+INSERT INTO inbox (consumer, event_id, routing_key, received_at)
+SELECT CAST(:consumer AS text), r.event_id, r.routing_key, CAST(:now AS timestamptz)
+FROM unnest(CAST(:ids AS text[]), CAST(:keys AS text[])) AS r(event_id, routing_key)
+ON CONFLICT (consumer, event_id) DO NOTHING
+RETURNING event_id
+""")
 
 
 def handle_batch(db: Database, consumer: str, handlers: Mapping[str, Handler],

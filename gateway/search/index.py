@@ -63,11 +63,7 @@ class SearchIndex:
 
     def put_many(self, session, docs: list[Document]) -> list[Document]:
         """:meth:`put` of each document in order, in one statement; the documents stored."""
-        latest: dict[tuple[str, str], Document] = {}
-        for doc in docs:  # what putting them one after the other would leave: the newest (the later of equals)
-            known = latest.get((doc.type, doc.id))
-            if known is None or doc.version is None or known.version is None or doc.version >= known.version:
-                latest[(doc.type, doc.id)] = doc
+        latest = self.newest(docs)
         now = utcnow()
         rows = [{"type": doc.type, "id": doc.id, "title": doc.title[:400], "subtitle": doc.subtitle[:400],
                  "title_key": doc.title_key[:400], "account_id": doc.account_id, "version": doc.version,
@@ -78,6 +74,17 @@ class SearchIndex:
         if kept:
             self._store_words_many(session, kept)
         return kept
+
+    @staticmethod
+    def newest(docs: list[Document]) -> dict[tuple[str, str], Document]:
+        """One document per record: what putting them one after the other
+        would leave (the newest version; the later of equals)."""
+        latest: dict[tuple[str, str], Document] = {}
+        for doc in docs:
+            known = latest.get((doc.type, doc.id))
+            if known is None or doc.version is None or known.version is None or doc.version >= known.version:
+                latest[(doc.type, doc.id)] = doc
+        return latest
 
     def _put_statement(self):
         cached = _PUT.get(self.dialect.__name__)

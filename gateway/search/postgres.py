@@ -15,9 +15,12 @@ titles), so the best matches are never left out.
 """
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import text
 from sqlalchemy.dialects import postgresql
 
+from shared.db import utcnow
 from gateway.search.documents import Document
 from gateway.search.index import CANDIDATES, SearchIndex
 from gateway.search.query import MIN_TYPO_LENGTH, Query, tsquery
@@ -37,6 +40,38 @@ SELECT DISTINCT w FROM doc, unnest(tsvector_to_array(doc.v)) AS w
 WHERE length(w) >= {MIN_TYPO_LENGTH} AND w !~ '^[0-9]' AND EXISTS (SELECT 1 FROM stored)
 ORDER BY w  -- one order for every writer: two workers adding the same words cannot deadlock
 ON CONFLICT DO NOTHING
+""")
+
+# put_many in one statement: the rows (version-guarded, never over a
+# tombstone), their words, and the new words in the lexicon; the rows put.
+PUT_MANY = text(f"""
+WITH d AS (
+  SELECT * FROM unnest(CAST(:types AS text[]), CAST(:ids AS text[]), CAST(:titles AS text[]),
+                       CAST(:subtitles AS text[]), CAST(:title_keys AS text[]), CAST(:account_ids AS text[]),
+                       CAST(:versions AS integer[]), CAST(:facts AS text[]), CAST(:words AS text[]),
+                       CAST(:terms AS text[]), CAST(:keys AS text[]))
+    AS d(type, id, title, subtitle, title_key, account_id, version, facts, words, terms, keys)
+), put AS (
+  INSERT INTO search_entries AS e (type, id, title, subtitle, title_key, account_id, version, facts, updated_at,
+                                   document)
+  SELECT type, id, title, subtitle, title_key, account_id, version, CAST(facts AS json), CAST(:now AS timestamptz),
+         setweight(to_tsvector('{CONFIG}', words), 'A') || setweight(to_tsvector('{CONFIG}', terms), 'B')
+         || setweight(to_tsvector('{CONFIG}', keys), 'C')
+  FROM d
+  ON CONFLICT (type, id) DO UPDATE SET
+    title = excluded.title, subtitle = excluded.subtitle, title_key = excluded.title_key,
+    account_id = excluded.account_id, version = excluded.version, facts = excluded.facts,
+    updated_at = excluded.updated_at, document = excluded.document
+  WHERE e.hidden IS NULL AND (e.version IS NULL OR excluded.version IS NULL OR excluded.version >= e.version)
+  RETURNING e.type, e.id, e.document
+), lexicon AS (
+  INSERT INTO search_words (word)
+  SELECT DISTINCT w FROM put, unnest(tsvector_to_array(put.document)) AS w
+  WHERE length(w) >= {MIN_TYPO_LENGTH} AND w !~ '^[0-9]'
+  ORDER BY w  -- one order for every writer: two workers adding the same words cannot deadlock
+  ON CONFLICT DO NOTHING
+)
+SELECT type, id FROM put
 """)
 
 # STORE for several documents at once (their rows were just put).
@@ -93,6 +128,18 @@ class PostgresIndex(SearchIndex):
     def _store_words(self, session, doc: Document) -> None:
         session.execute(STORE, {"type": doc.type, "id": doc.id, "title": doc.title_words, "terms": doc.terms,
                                 "keys": doc.keys})
+
+    def put_many(self, session, docs: list[Document]) -> list[Document]:
+        """One statement for the rows and their words (see PUT_MANY)."""
+        latest = self.newest(docs)
+        rows = list(latest.values())
+        stored = {(kind, ident) for kind, ident in session.execute(PUT_MANY, {
+            "types": [d.type for d in rows], "ids": [d.id for d in rows], "titles": [d.title[:400] for d in rows],
+            "subtitles": [d.subtitle[:400] for d in rows], "title_keys": [d.title_key[:400] for d in rows],
+            "account_ids": [d.account_id for d in rows], "versions": [d.version for d in rows],
+            "facts": [json.dumps(d.facts) for d in rows], "words": [d.title_words for d in rows],
+            "terms": [d.terms for d in rows], "keys": [d.keys for d in rows], "now": utcnow()})}
+        return [doc for key, doc in latest.items() if key in stored]
 
     def _store_words_many(self, session, docs: list[Document]) -> None:
         if len(docs) == 1:

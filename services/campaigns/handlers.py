@@ -54,12 +54,20 @@ def on_account_deleted(event: dict, uow) -> None:
 
 # -- contacts ----------------------------------------------------------------------
 
-_CONTACT = schemas.ContactEvent()
 _LIFECYCLE = (update(ContactReplica.__table__)
               .where(ContactReplica.__table__.c.id == bindparam("contact_id"),
                      or_(ContactReplica.__table__.c.lifecycle_at.is_(None),
                          ContactReplica.__table__.c.lifecycle_at <= bindparam("moment")))
               .values(lifecycle_stage=bindparam("stage"), lifecycle_at=bindparam("moment")))
+
+
+def _contact_fields(data: dict) -> dict:
+    if not data.get("id"):
+        raise PermanentError("a contact event without an id")
+    version = data.get("version")
+    return {**{k: data.get(k) for k in ("account_id", "first_name", "last_name", "email", "lifecycle_stage",
+                                         "interests")},
+            "id": str(data["id"]), "version": int(version) if version is not None else None}
 
 
 def _contact_values(data: dict) -> dict:
@@ -71,7 +79,9 @@ def _contact_values(data: dict) -> dict:
 def on_contacts_changed(events: list[dict], uow) -> None:
     """A run of contact events: the replica, then the stages they set (which
     only the lifecycle columns hold, so applying them after is the same)."""
-    loaded = _CONTACT.load([event["data"] for event in events], many=True)
+    # The inbox checked each event against its contract already; this load
+    # only picks and types the fields the replica keeps.
+    loaded = [_contact_fields(event["data"]) for event in events]
     CONTACTS.upsert_many(uow.session, [_contact_values(data) for data in loaded])
     stages = [{"contact_id": data["id"], "stage": data["lifecycle_stage"], "moment": _time(event)}
               for event, data in zip(events, loaded) if data.get("lifecycle_stage")]

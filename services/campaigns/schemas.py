@@ -233,17 +233,6 @@ class AccountEvent(_Event):
     annual_revenue = fields.Nested(MoneyEvent, allow_none=True)
 
 
-class ContactEvent(_Event):
-    id = fields.String(required=True)
-    version = fields.Integer(allow_none=True)
-    account_id = fields.String(allow_none=True)
-    first_name = fields.String(allow_none=True)
-    last_name = fields.String(allow_none=True)
-    email = fields.String(allow_none=True)
-    lifecycle_stage = fields.String(allow_none=True)
-    interests = fields.List(fields.String(), allow_none=True)
-
-
 class LifecycleEvent(_Event):
     contact_id = fields.String(required=True)
     account_id = fields.String(allow_none=True)
