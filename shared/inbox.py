@@ -66,13 +66,23 @@ def find_handler(handlers: Mapping[str, Handler], routing_key: str) -> Handler |
 
 def record_receipt(uow, consumer: str, event: dict) -> bool:
     """Insert (consumer, event id); False if it was already there."""
-    inbox = uow.db.tables.inbox
-    dialect = dialect_of(uow.db)
-    stmt = dialect.insert(inbox).values(
-        consumer=consumer, event_id=event["id"], routing_key=event["type"], received_at=utcnow()
-    ).on_conflict_do_nothing(index_elements=[inbox.c.consumer, inbox.c.event_id]).returning(inbox.c.event_id)
     # RETURNING, not rowcount: drivers disagree on rowcount after ON CONFLICT.
-    return uow.session.execute(stmt).first() is not None
+    return uow.session.execute(_receipt_statement(uow.db), {
+        "consumer": consumer, "event_id": event["id"], "routing_key": event["type"], "received_at": utcnow(),
+    }).first() is not None
+
+
+def _receipt_statement(db):
+    """The receipt's INSERT, built once per inbox table (its values bound per event)."""
+    inbox = db.tables.inbox
+    cached = _RECEIPT.get(db.component)
+    if cached is None or cached[0] is not inbox:
+        cached = _RECEIPT[db.component] = (inbox, dialect_of(db).insert(inbox).on_conflict_do_nothing(
+            index_elements=[inbox.c.consumer, inbox.c.event_id]).returning(inbox.c.event_id))
+    return cached[1]
+
+
+_RECEIPT: dict[str, tuple] = {}
 
 
 def record_receipts(uow, consumer: str, batch: Sequence[dict]) -> set[str]:
