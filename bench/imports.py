@@ -6,7 +6,7 @@ bulk path, against raw baselines of the same rows in the same run.
   batches of 500 with its outbox row, in one transaction per batch. Rows/s
   is from the job's start to its end (`started_at` → `finished_at`).
   Target ≥ 5,000 rows/s.
-- catch-up: from the job's start until every service that consumes
+- catch-up: from the job's start (and from its end) until every service that consumes
   `accounts.contact.created` (opportunities, activities, campaigns, support
   and the gateway's timeline, each a real worker process on its own
   database) has handled every event the import published. Target ≤ 30 s.
@@ -191,6 +191,7 @@ def bench_import(servers, rows: int, timeout: float = 1800) -> dict:
         figures = {"rows": rows, "import_rows_per_s": round(rows / import_seconds, 1),
                    "import_seconds": round(import_seconds, 2), "target_rows_per_s": 5000,
                    "catch_up_seconds": round((caught_up - job.started_at).total_seconds(), 2),
+                   "catch_up_after_import_seconds": round((caught_up - job.finished_at).total_seconds(), 2),
                    "target_catch_up_seconds": 30, "consumers": list(CONSUMERS),
                    # CPU the accounts worker spent meanwhile (the job, and its relay publishing the events):
                    # a figure the other processes on a shared machine do not move
@@ -236,7 +237,8 @@ def main(args: list[str]) -> dict:
           f"(ratio {figures['ratio_to_executemany']})")
     print(f"  {figures['rows_per_worker_cpu_second']} rows per CPU second of the accounts worker (job and relay)")
     print(f"  every consumer ({', '.join(figures['consumers'])}) caught up {figures['catch_up_seconds']} s after "
-          f"the import started (target ≤ {figures['target_catch_up_seconds']} s)")
+          f"the import started, {figures['catch_up_after_import_seconds']} s after it ended "
+          f"(target ≤ {figures['target_catch_up_seconds']} s)")
     from bench.runner import save
 
     print(f"report: {save('import', figures)}")

@@ -40,6 +40,9 @@ FIGURES = [
     Figure("listing", "contacts mid page vs page 1", lambda r: r["middle_ratio"], 1.2, False),
     Figure("search", "search p50, slowest kind of query",
            lambda r: max(q["api"]["p50_ms"] for q in r["queries"].values()), 50, False, "ms"),
+    Figure("import", "import rows per second", lambda r: r["import_rows_per_s"], 5000, True, "/s"),
+    Figure("import", "import: consumers caught up after its end",
+           lambda r: r["catch_up_after_import_seconds"], 30, False, "s"),
     Figure("system", "system CPU per create", lambda r: r["cpu_ms_per_write"], 8, False, "ms"),
     # 2x the 93.5 creates/s measured before the work on issue 22 (8 clients, 15 s).
     Figure("system", "system creates per second", lambda r: r["throughput"], 187, True, "/s"),
