@@ -75,14 +75,15 @@ def record_receipt(uow, consumer: str, event: dict) -> bool:
 def _receipt_statement(db):
     """The receipt's INSERT, built once per inbox table (its values bound per event)."""
     inbox = db.tables.inbox
-    cached = _RECEIPT.get(db.component)
+    key = (db.component, db.is_postgres)  # one table may serve a SQLite and a Postgres database (tests)
+    cached = _RECEIPT.get(key)
     if cached is None or cached[0] is not inbox:
-        cached = _RECEIPT[db.component] = (inbox, dialect_of(db).insert(inbox).on_conflict_do_nothing(
+        cached = _RECEIPT[key] = (inbox, dialect_of(db).insert(inbox).on_conflict_do_nothing(
             index_elements=[inbox.c.consumer, inbox.c.event_id]).returning(inbox.c.event_id))
     return cached[1]
 
 
-_RECEIPT: dict[str, tuple] = {}
+_RECEIPT: dict[tuple, tuple] = {}
 
 
 def record_receipts(uow, consumer: str, batch: Sequence[dict]) -> set[str]:
