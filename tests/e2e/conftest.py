@@ -149,10 +149,22 @@ def _wait(url: str, timeout: float) -> bool:
     return False
 
 
+def _port_free(port: int) -> None:
+    """Fail at once when something already listens where the system will: a
+    system left running by an interrupted run would answer the tests instead."""
+    import socket
+
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            pytest.fail(f"port {port} is taken (a system left running by an interrupted run?); stop it or set "
+                        "CADENA_E2E_BASE_PORT")
+
+
 @pytest.fixture(scope="package")
 def system(servers, tmp_path_factory) -> System:
     """Torn down when the e2e package is done, so its processes and their
     database connections don't outlive it."""
+    _port_free(BASE_PORT)
     var = tmp_path_factory.mktemp("cadena-var")
     env = {k: v for k, v in os.environ.items() if not k.startswith("CADENA_")}
     if os.environ.get("CADENA_E2E_COMPONENTS"):
