@@ -163,7 +163,8 @@ def in_runs(many: Callable[[list[dict], object], None]) -> Callable[[Handler], H
     have the effect of the handler applied to each event in order (one
     statement sent for them all, say, instead of one per event). A window
     calls it for each run of consecutive new events that share the handler;
-    a handler that reads what an earlier event wrote must not have one."""
+    a handler that reads what an earlier event wrote must not have one, nor
+    one that publishes (the run is outside each event's trace context)."""
     def mark(handler: Handler) -> Handler:
         handler.many = many  # type: ignore[attr-defined]
         return handler

@@ -27,7 +27,8 @@ _PUT: dict[str, object] = {}  # the put statement, built once per dialect
 
 class SearchIndex:
     """What both engines do the same way: the rows, versions and tombstones.
-    An engine adds where the words go (``_store_words``, ``_drop_words``),
+    An engine adds where the words go (``_store_words``, or all of
+    ``put_many`` in one statement as Postgres does; ``_drop_words``),
     how they are matched (``_matches``) and which known words are close to a
     word typed wrong (``_close_words``)."""
 

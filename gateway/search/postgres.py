@@ -28,20 +28,6 @@ from gateway.search.query import MIN_TYPO_LENGTH, Query, tsquery
 CONFIG = "cadena_search"
 LAST_CHARACTER = "\U0010ffff"  # sorts after every other in the "C" collation: [key, key + this) = starts with key
 
-STORE = text(f"""
-WITH doc AS (
-  SELECT setweight(to_tsvector('{CONFIG}', :title), 'A') || setweight(to_tsvector('{CONFIG}', :terms), 'B')
-         || setweight(to_tsvector('{CONFIG}', :keys), 'C') AS v
-), stored AS (
-  UPDATE search_entries SET document = (SELECT v FROM doc) WHERE type = :type AND id = :id RETURNING 1
-)
-INSERT INTO search_words (word)
-SELECT DISTINCT w FROM doc, unnest(tsvector_to_array(doc.v)) AS w
-WHERE length(w) >= {MIN_TYPO_LENGTH} AND w !~ '^[0-9]' AND EXISTS (SELECT 1 FROM stored)
-ORDER BY w  -- one order for every writer: two workers adding the same words cannot deadlock
-ON CONFLICT DO NOTHING
-""")
-
 # put_many in one statement: the rows (version-guarded, never over a
 # tombstone), their words, and the new words in the lexicon; the rows put.
 PUT_MANY = text(f"""
@@ -74,22 +60,6 @@ WITH d AS (
 SELECT type, id FROM put
 """)
 
-# STORE for several documents at once (their rows were just put).
-STORE_MANY = text(f"""
-WITH doc AS (
-  SELECT d.type, d.id, setweight(to_tsvector('{CONFIG}', d.title), 'A')
-         || setweight(to_tsvector('{CONFIG}', d.terms), 'B') || setweight(to_tsvector('{CONFIG}', d.keys), 'C') AS v
-  FROM unnest(CAST(:types AS text[]), CAST(:ids AS text[]), CAST(:titles AS text[]), CAST(:terms AS text[]),
-              CAST(:keys AS text[])) AS d(type, id, title, terms, keys)
-), stored AS (
-  UPDATE search_entries e SET document = doc.v FROM doc WHERE e.type = doc.type AND e.id = doc.id RETURNING doc.v
-)
-INSERT INTO search_words (word)
-SELECT DISTINCT w FROM stored, unnest(tsvector_to_array(stored.v)) AS w
-WHERE length(w) >= {MIN_TYPO_LENGTH} AND w !~ '^[0-9]'
-ORDER BY w
-ON CONFLICT DO NOTHING
-""")
 
 MATCH = text(f"""
 WITH q AS (SELECT to_tsquery('{CONFIG}', :tsq) AS q),
@@ -125,10 +95,6 @@ SELECT word FROM search_words WHERE word % :word ORDER BY similarity(word, :word
 class PostgresIndex(SearchIndex):
     dialect = postgresql
 
-    def _store_words(self, session, doc: Document) -> None:
-        session.execute(STORE, {"type": doc.type, "id": doc.id, "title": doc.title_words, "terms": doc.terms,
-                                "keys": doc.keys})
-
     def put_many(self, session, docs: list[Document]) -> list[Document]:
         """One statement for the rows and their words (see PUT_MANY)."""
         latest = self.newest(docs)
@@ -140,14 +106,6 @@ class PostgresIndex(SearchIndex):
             "facts": [json.dumps(d.facts) for d in rows], "words": [d.title_words for d in rows],
             "terms": [d.terms for d in rows], "keys": [d.keys for d in rows], "now": utcnow()})}
         return [doc for key, doc in latest.items() if key in stored]
-
-    def _store_words_many(self, session, docs: list[Document]) -> None:
-        if len(docs) == 1:
-            self._store_words(session, docs[0])
-            return
-        session.execute(STORE_MANY, {"types": [d.type for d in docs], "ids": [d.id for d in docs],
-                                     "titles": [d.title_words for d in docs], "terms": [d.terms for d in docs],
-                                     "keys": [d.keys for d in docs]})
 
     def _drop_words(self, session, kind: str, ident: str) -> None:
         session.execute(text("UPDATE search_entries SET document = NULL WHERE type = :type AND id = :id"),
