@@ -202,6 +202,8 @@ def measure(url: str, amqp_url: str, samples: dict, each: int, repeat: int) -> d
         found[name] = {"queries": len(texts), "with_results": sum(1 for h in hits if h), "example": texts[0]}
     with psycopg.connect(plain_url(url)) as conn:
         ids = [r[0] for r in conn.execute("SELECT id FROM search_entries TABLESAMPLE SYSTEM (1) LIMIT 200")]
+        if len(ids) < each:  # a small table: a 1 % sample of its pages may hold no row at all
+            ids = [r[0] for r in conn.execute("SELECT id FROM search_entries ORDER BY random() LIMIT 200")]
         baseline = []
         for ident in ids[:each]:
             baseline += _timed(lambda i=ident: conn.execute(
