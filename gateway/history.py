@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import Select, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from shared.db import dialect_of
 from shared.http import keyset_page
 
 from gateway.models import StoredEvent
@@ -43,13 +44,13 @@ def record(event: dict, uow) -> None:
     record_many([event], uow)
 
 
-_KEEP = {name: dialect.insert(StoredEvent.__table__).on_conflict_do_nothing(index_elements=["event_id"])
-         for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
+_KEEP = {dialect: dialect.insert(StoredEvent.__table__).on_conflict_do_nothing(index_elements=["event_id"])
+         for dialect in (postgresql, sqlite)}
 
 
 def record_many(events: list[dict], uow) -> None:
     """Keep several events (one statement executed for them all)."""
-    uow.session.execute(_KEEP["postgresql" if uow.db.is_postgres else "sqlite"], [
+    uow.session.execute(_KEEP[dialect_of(uow.db)], [
         {"event_id": event["id"], "type": event["type"], "subject": event.get("subject"),
          "account_id": account_of(event), "time": event_time(event), "body": event} for event in events])
 

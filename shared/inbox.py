@@ -73,7 +73,8 @@ def record_receipt(uow, consumer: str, event: dict) -> bool:
 
 
 def _receipt_statement(db):
-    """The receipt's INSERT, built once per inbox table (its values bound per event)."""
+    """The receipt's INSERT, built once per inbox table (its values bound per
+    event; several events make it an executemany)."""
     inbox = db.tables.inbox
     key = (db.component, db.is_postgres)  # one table may serve a SQLite and a Postgres database (tests)
     cached = _RECEIPT.get(key)
@@ -90,7 +91,6 @@ def record_receipts(uow, consumer: str, batch: Sequence[dict]) -> set[str]:
     """Insert (consumer, event id) for every event in one statement; the ids that were new."""
     if not batch:
         return set()
-    inbox = uow.db.tables.inbox
     now = utcnow()
     if uow.db.is_postgres:
         # One short statement over arrays: psycopg prepares it once, where a
@@ -98,11 +98,9 @@ def record_receipts(uow, consumer: str, batch: Sequence[dict]) -> set[str]:
         return set(uow.session.scalars(_RECEIPTS, {
             "consumer": consumer, "ids": [event["id"] for event in batch],
             "keys": [event["type"] for event in batch], "now": now}))
-    stmt = dialect_of(uow.db).insert(inbox).on_conflict_do_nothing(
-        index_elements=[inbox.c.consumer, inbox.c.event_id]).returning(inbox.c.event_id)
     rows = [{"consumer": consumer, "event_id": event["id"], "routing_key": event["type"], "received_at": now}
             for event in batch]
-    return set(uow.session.scalars(stmt, rows))
+    return set(uow.session.scalars(_receipt_statement(uow.db), rows))
 
 
 _RECEIPTS = text("""

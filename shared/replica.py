@@ -18,7 +18,7 @@ one read-through for a record whose event has not arrived yet.
 """
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Callable, Iterable
 
 from sqlalchemy import Table, func
 
@@ -46,6 +46,17 @@ class Replica:
         self.keep = frozenset(keep)
         self.stamp = stamp
         self._statements: dict[tuple, object] = {}
+
+    def handler(self, values: Callable[[dict], dict], doc: str):
+        """An event handler that keeps the record ``values(event)`` gives,
+        with its form for a run of events (``shared.inbox.in_runs``)."""
+        from shared.inbox import in_runs
+
+        def keep(event: dict, uow) -> None:
+            self.upsert(uow.session, values(event))
+
+        keep.__doc__ = doc
+        return in_runs(lambda events, uow: self.upsert_many(uow.session, [values(e) for e in events]))(keep)
 
     def upsert(self, session, values: dict) -> None:
         """Apply a full record (event data or the owner's API), unless ours is newer."""

@@ -9,7 +9,7 @@ import uuid
 
 from shared.auth import on_user_changed
 from shared.handover import handover_handler
-from shared.inbox import PermanentError, in_runs, merge_handlers
+from shared.inbox import PermanentError, merge_handlers
 
 from services.activities import merging
 from services.activities.links import LINKED, Record, linked_values, record_from, upsert
@@ -26,42 +26,32 @@ def _keep(event: dict, kind: str) -> Record:
     return record
 
 
-def _kept(kind: str):
-    """The many form of a handler that keeps records of one kind."""
-    return in_runs(lambda events, uow: LINKED.upsert_many(
-        uow.session, [linked_values(_keep(event, kind)) for event in events]))
-
-
-@_kept("account")
-def on_account_changed(event, uow):
-    upsert(uow.session, uow.db.is_postgres, _keep(event, "account"))
+on_account_changed = LINKED.handler(lambda event: linked_values(_keep(event, "account")),
+                                   "The account as a linked record (never an older version over a newer).")
 
 
 def on_account_deleted(event, uow):
     upsert(uow.session, uow.db.is_postgres, _keep(event, "account"), deleted=True)
 
 
-@_kept("contact")
-def on_contact_changed(event, uow):
-    upsert(uow.session, uow.db.is_postgres, _keep(event, "contact"))
+on_contact_changed = LINKED.handler(lambda event: linked_values(_keep(event, "contact")),
+                                   "The contact as a linked record (never an older version over a newer).")
 
 
 def on_contact_deleted(event, uow):
     upsert(uow.session, uow.db.is_postgres, _keep(event, "contact"), deleted=True)
 
 
-@_kept("opportunity")
-def on_opportunity_changed(event, uow):
-    upsert(uow.session, uow.db.is_postgres, _keep(event, "opportunity"))
+on_opportunity_changed = LINKED.handler(lambda event: linked_values(_keep(event, "opportunity")),
+                                   "The opportunity as a linked record (never an older version over a newer).")
 
 
 def on_opportunity_deleted(event, uow):
     upsert(uow.session, uow.db.is_postgres, _keep(event, "opportunity"), deleted=True)
 
 
-@_kept("case")
-def on_case_changed(event, uow):
-    upsert(uow.session, uow.db.is_postgres, _keep(event, "case"))
+on_case_changed = LINKED.handler(lambda event: linked_values(_keep(event, "case")),
+                                   "The case as a linked record (never an older version over a newer).")
 
 
 def on_case_deleted(event, uow):

@@ -306,7 +306,7 @@ def calendar_token(uow, actor: Principal, user_id, directory: UserDirectory | No
     if feed is None:
         # Two first reads at once must agree on one token.
         table = CalendarFeed.__table__
-        stmt = (dialect_of(uow.db)).insert(table).values(
+        stmt = dialect_of(uow.db).insert(table).values(
             user_id=user_id, token=new_feed_token(), created_at=utcnow())
         session.execute(stmt.on_conflict_do_nothing(index_elements=[table.c.user_id]))
         feed = session.get(CalendarFeed, user_id, populate_existing=True)

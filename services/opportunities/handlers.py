@@ -7,27 +7,21 @@ from __future__ import annotations
 
 from shared.auth import on_user_changed
 from shared.handover import handover_handler
-from shared.inbox import in_runs, merge_handlers
+from shared.inbox import merge_handlers
 
 from services.opportunities import merging, replica, service
 
 
-@in_runs(lambda events, uow: replica.ACCOUNTS.upsert_many(
-    uow.session, [replica.account_values(e["data"]) for e in events]))
-def on_account_changed(event: dict, uow) -> None:
-    """accounts.account.created / .updated → the account replica."""
-    replica.upsert_account(uow.session, event["data"])
+on_account_changed = replica.ACCOUNTS.handler(
+    lambda event: replica.account_values(event["data"]), "accounts.account.created / .updated → the account replica.")
 
 
 def on_account_deleted(event: dict, uow) -> None:
     replica.mark_account_deleted(uow.session, event["data"])
 
 
-@in_runs(lambda events, uow: replica.CONTACTS.upsert_many(
-    uow.session, [replica.contact_values(e["data"]) for e in events]))
-def on_contact_changed(event: dict, uow) -> None:
-    """accounts.contact.created / .updated → the contact replica."""
-    replica.upsert_contact(uow.session, event["data"])
+on_contact_changed = replica.CONTACTS.handler(
+    lambda event: replica.contact_values(event["data"]), "accounts.contact.created / .updated → the contact replica.")
 
 
 def on_contact_deleted(event: dict, uow) -> None:

@@ -3,28 +3,24 @@ from __future__ import annotations
 
 from shared.auth import on_user_changed
 from shared.handover import handover_handler
-from shared.inbox import in_runs, merge_handlers
+from shared.inbox import merge_handlers
 
 from services.support import merging, replica, service
 from services.support.models import AccountReplica, ContactReplica
 
 
-@in_runs(lambda events, uow: replica.ACCOUNTS.upsert_many(
-    uow.session, [replica.account_values(e["data"]) for e in events]))
-def on_account_changed(event: dict, uow) -> None:
-    """accounts.account.created / .updated → the accounts replica (never back to an older version)."""
-    replica.upsert_account(uow.session, event["data"])
+on_account_changed = replica.ACCOUNTS.handler(
+    lambda event: replica.account_values(event["data"]),
+    "accounts.account.created / .updated → the accounts replica (never back to an older version).")
 
 
 def on_account_deleted(event: dict, uow) -> None:
     replica.mark_deleted(uow.session, AccountReplica, event["data"].get("id") or event["subject"])
 
 
-@in_runs(lambda events, uow: replica.CONTACTS.upsert_many(
-    uow.session, [replica.contact_values(e["data"]) for e in events]))
-def on_contact_changed(event: dict, uow) -> None:
-    """accounts.contact.created / .updated → the contacts replica (e-mail matching for inbound mail)."""
-    replica.upsert_contact(uow.session, event["data"])
+on_contact_changed = replica.CONTACTS.handler(
+    lambda event: replica.contact_values(event["data"]),
+    "accounts.contact.created / .updated → the contacts replica (e-mail matching for inbound mail).")
 
 
 def on_contact_deleted(event: dict, uow) -> None:
