@@ -89,7 +89,9 @@ def ours(db, amqp_url: str, n: int, warmup: int = 20) -> list[float]:
 
     stop = threading.Event()
     relay = Relay(db, amqp_url, stop=stop)
-    consumer = Consumer(amqp_url, queue, on_batch=on_batch, prefetch=100, stop=stop, name="bench")
+    # The linger a worker runs with: events sent one at a time must not wait for it.
+    consumer = Consumer(amqp_url, queue, on_batch=on_batch, prefetch=100, stop=stop, name="bench",
+                        linger=config.Settings.consumer_linger)
     threads = [threading.Thread(target=t, daemon=True) for t in (relay.run, consumer.run)]
     for thread in threads:
         thread.start()

@@ -74,7 +74,8 @@ class DeliveryWorker:
             self.wake.set()
             return inbox.requeue_after_outage(self.db, outcomes, self.stop)
 
-        return Consumer(self.settings.amqp_url, queue, on_batch=on_batch, stop=self.stop, name=queue.name)
+        return Consumer(self.settings.amqp_url, queue, on_batch=on_batch, stop=self.stop, name=queue.name,
+                        prefetch=self.settings.consumer_prefetch, linger=self.settings.consumer_linger)
 
     # -- sending ----------------------------------------------------------------------------
     def dispatch_once(self) -> int:

@@ -131,6 +131,8 @@ class Settings:
     # Deliveries a consumer may hold unanswered: the largest window it handles
     # in one transaction when a burst is queued (one event at a time when not).
     consumer_prefetch: int = 250
+    # How long a consumer under a steady stream waits to fill a window (s).
+    consumer_linger: float = 0.05
     relay_batch: int = 500
     jwt_private_key_file: str | None = None
     max_body_bytes: int = 1024 * 1024
@@ -206,6 +208,7 @@ def load(component: str, **overrides) -> Settings:
         aggregate_deadline=float(env.get("CADENA_AGGREGATE_DEADLINE", "0.8")),
         consumer_delivery_limit=int(env.get("CADENA_DELIVERY_LIMIT", "5")),
         consumer_prefetch=int(env.get("CADENA_CONSUMER_PREFETCH", "250")),
+        consumer_linger=float(env.get("CADENA_CONSUMER_LINGER_MS", "50")) / 1000,
         relay_batch=int(env.get("CADENA_RELAY_BATCH", "500")),
         jwt_private_key_file=env.get("CADENA_JWT_PRIVATE_KEY_FILE"),
         max_body_bytes=int(env.get("CADENA_MAX_BODY_BYTES", str(1024 * 1024))),

@@ -65,7 +65,7 @@ class Worker:
             return inbox.requeue_after_outage(self.db, outcomes, self.stop)
 
         return Consumer(self.settings.amqp_url, queue, on_batch=on_batch, stop=self.stop, name=queue.name,
-                        prefetch=self.settings.consumer_prefetch)
+                        prefetch=self.settings.consumer_prefetch, linger=self.settings.consumer_linger)
 
     def relay(self) -> Relay:
         return Relay(self.db, self.settings.amqp_url, batch=self.settings.relay_batch, stop=self.stop)
