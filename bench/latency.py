@@ -88,7 +88,7 @@ def ours(db, amqp_url: str, n: int, warmup: int = 20) -> list[float]:
         return outcomes
 
     stop = threading.Event()
-    relay = Relay(db, amqp_url, stop=stop)
+    relay = Relay(db, amqp_url, stop=stop, linger=config.Settings.relay_linger)
     # The linger a worker runs with: events sent one at a time must not wait for it.
     consumer = Consumer(amqp_url, queue, on_batch=on_batch, prefetch=100, stop=stop, name="bench",
                         linger=config.Settings.consumer_linger)

@@ -121,6 +121,25 @@ def topic_matches(pattern: str, key: str) -> bool:
     return match(0, 0)
 
 
+class Pace:
+    """Whether work comes several items at a time: a moving average of how
+    many items each pass (a consumer's window, a relay's batch) found. Busy,
+    a pass may wait a little for more so its fixed cost is shared; idle,
+    each item is handled as it comes."""
+
+    BUSY, WEIGHT = 1.25, 0.2  # the mean from which it is busy; the newest pass's weight
+
+    def __init__(self) -> None:
+        self.load = 1.0
+
+    def note(self, items: int) -> None:
+        self.load += self.WEIGHT * (items - self.load)
+
+    @property
+    def busy(self) -> bool:
+        return self.load >= self.BUSY
+
+
 class ConfirmingPublisher:
     """Publishes a batch, then waits for the broker's confirms of the whole
     batch (a window of messages in flight, not one round trip per message).
@@ -249,10 +268,6 @@ class Consumer:
     time, each after the last was handled, never wait.
     """
 
-    # Mean window size (a moving average) from which a consumer lingers, and
-    # the weight of the newest window in that average.
-    BUSY, WEIGHT = 1.25, 0.2
-
     def __init__(self, url: str, queue: QueueSpec, on_message: Callable[[str, bytes], str] | None = None,
                  *, on_batch: Callable[[list[tuple[str, bytes]]], list[str]] | None = None,
                  prefetch: int = 50, stop: threading.Event | None = None, name: str = "consumer",
@@ -269,7 +284,7 @@ class Consumer:
         self._conn = None
         self._window: list = []
         self.linger = linger if on_batch else 0.0
-        self._load = 1.0  # moving average of the window size
+        self.pace = Pace()
         self.connected = threading.Event()
 
     @staticmethod
@@ -291,14 +306,14 @@ class Consumer:
         """While the stream is steady, gather more deliveries for this window
         (up to ``linger`` seconds, or until the prefetch is full); then note
         the window's size in the moving average that says whether it is."""
-        if self.linger > 0 and self._load >= self.BUSY:
+        if self.linger > 0 and self.pace.busy:
             deadline = time.monotonic() + self.linger
             while len(self._window) < self.prefetch:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
                 self._conn.process_data_events(time_limit=left)  # returns as soon as deliveries arrive
-        self._load += self.WEIGHT * (len(self._window) - self._load)
+        self.pace.note(len(self._window))
 
     def _flush(self, channel) -> None:
         window, self._window = self._window, []

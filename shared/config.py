@@ -134,6 +134,8 @@ class Settings:
     # How long a consumer under a steady stream waits to fill a window (s).
     consumer_linger: float = 0.05
     relay_batch: int = 500
+    # How long the relay, woken while commits come several per pass, waits for more (s).
+    relay_linger: float = 0.02
     jwt_private_key_file: str | None = None
     max_body_bytes: int = 1024 * 1024
     import_max_body_bytes: int = 100 * 1024 * 1024
@@ -210,6 +212,7 @@ def load(component: str, **overrides) -> Settings:
         consumer_prefetch=int(env.get("CADENA_CONSUMER_PREFETCH", "250")),
         consumer_linger=float(env.get("CADENA_CONSUMER_LINGER_MS", "50")) / 1000,
         relay_batch=int(env.get("CADENA_RELAY_BATCH", "500")),
+        relay_linger=float(env.get("CADENA_RELAY_LINGER_MS", "20")) / 1000,
         jwt_private_key_file=env.get("CADENA_JWT_PRIVATE_KEY_FILE"),
         max_body_bytes=int(env.get("CADENA_MAX_BODY_BYTES", str(1024 * 1024))),
         import_max_body_bytes=int(env.get("CADENA_IMPORT_MAX_BODY_BYTES", str(100 * 1024 * 1024))),

@@ -11,7 +11,7 @@ from sqlalchemy import BigInteger, any_, bindparam, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from shared import tracing
-from shared.bus import BrokerUnavailable, ConfirmingPublisher, describe
+from shared.bus import BrokerUnavailable, ConfirmingPublisher, Pace, describe
 from shared.db import Database, notify_channel, utcnow
 from shared.observability import EVENTS_PUBLISHED, get_logger
 
@@ -43,11 +43,16 @@ def _end_spans(spans: list, confirmed: list[bool]) -> None:
 
 class Relay:
     def __init__(self, db: Database, amqp_url: str, *, batch: int = 500, idle_poll: float = 0.5,
-                 stop: threading.Event | None = None):
+                 stop: threading.Event | None = None, linger: float = 0.0):
         self.db = db
         self.amqp_url = amqp_url
         self.batch = batch
         self.idle_poll = idle_poll
+        # Woken by a commit while commits keep coming several per pass, wait
+        # this long (s) so the commits close behind it share the pass: one
+        # transaction and one wait for confirms instead of one each.
+        self.linger = linger
+        self.pace = Pace()
         self.stop = stop or threading.Event()
         # One relay per service publishes at a time (a transaction-scoped
         # advisory lock), so events of one aggregate leave in commit order even
@@ -100,6 +105,8 @@ class Relay:
         total = 0
         while not self.stop.is_set():
             n = self.publish_pending(publisher)
+            if not total:
+                self.pace.note(n)
             total += n
             if n < self.batch:
                 break
@@ -111,6 +118,8 @@ class Relay:
             try:
                 ready, _, _ = io_select.select([self._listener.fileno()], [], [], self.idle_poll)
                 if ready:
+                    if self.linger > 0 and self.pace.busy:
+                        self.stop.wait(self.linger)
                     self._listener.execute("SELECT 1")  # consume pending notifications
                     for _ in self._listener.notifies(timeout=0):
                         pass

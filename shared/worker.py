@@ -68,7 +68,8 @@ class Worker:
                         prefetch=self.settings.consumer_prefetch, linger=self.settings.consumer_linger)
 
     def relay(self) -> Relay:
-        return Relay(self.db, self.settings.amqp_url, batch=self.settings.relay_batch, stop=self.stop)
+        return Relay(self.db, self.settings.amqp_url, batch=self.settings.relay_batch, stop=self.stop,
+                     linger=self.settings.relay_linger)
 
     def _run_jobs(self) -> None:
         due = {job.name: 0.0 for job in self.jobs}

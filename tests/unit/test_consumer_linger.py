@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shared import bus
-from shared.bus import Consumer, QueueSpec
+from shared.bus import Consumer, Pace, QueueSpec
 
 
 class Broker:
@@ -35,7 +35,7 @@ def consumer(clock, groups, *, linger=0.05, prefetch=10, load=1.0, first=1):
     it = Consumer("amqp://nowhere", QueueSpec("q", ("x.y.z",)), on_batch=lambda d: ["ack"] * len(d),
                   prefetch=prefetch, linger=linger)
     it._conn = Broker(it, clock, groups)
-    it._load = load
+    it.pace.load = load
     it._window = [("delivery", b"")] * first
     return it
 
@@ -44,7 +44,7 @@ def test_an_event_that_comes_alone_is_handled_at_once(clock):
     it = consumer(clock, [3])
     it._linger()
     assert it._conn.polls == [] and len(it._window) == 1
-    assert it._load == 1.0  # a window of one keeps the consumer idle
+    assert it.pace.load == 1.0  # a window of one keeps the consumer idle
 
 
 def test_a_busy_consumer_gathers_deliveries_until_its_prefetch_is_full(clock):
@@ -52,7 +52,7 @@ def test_a_busy_consumer_gathers_deliveries_until_its_prefetch_is_full(clock):
     it._linger()
     assert len(it._window) == 10  # 1 + 2 + 3 + 4: full, the fourth group is left to the broker
     assert len(it._conn.polls) == 3
-    assert it._load == pytest.approx(3.0 + Consumer.WEIGHT * (10 - 3.0))
+    assert it.pace.load == pytest.approx(3.0 + Pace.WEIGHT * (10 - 3.0))
 
 
 def test_a_busy_consumer_waits_no_longer_than_its_linger(clock):
@@ -72,7 +72,7 @@ def test_windows_of_one_make_a_busy_consumer_idle_again(clock):
         polls = len(it._conn.polls)
         it._linger()
         lingered += len(it._conn.polls) > polls
-    assert it._load < Consumer.BUSY
+    assert it.pace.load < Pace.BUSY
     assert 0 < lingered < 20  # it stopped lingering once the stream thinned
 
 
