@@ -210,7 +210,7 @@ def load(component: str, **overrides) -> Settings:
         aggregate_deadline=float(env.get("CADENA_AGGREGATE_DEADLINE", "0.8")),
         consumer_delivery_limit=int(env.get("CADENA_DELIVERY_LIMIT", "5")),
         consumer_prefetch=int(env.get("CADENA_CONSUMER_PREFETCH", "250")),
-        consumer_linger=float(env.get("CADENA_CONSUMER_LINGER_MS", "50")) / 1000,
+        consumer_linger=float(env.get("CADENA_CONSUMER_LINGER_MS", "100")) / 1000,
         relay_batch=int(env.get("CADENA_RELAY_BATCH", "500")),
         relay_linger=float(env.get("CADENA_RELAY_LINGER_MS", "20")) / 1000,
         jwt_private_key_file=env.get("CADENA_JWT_PRIVATE_KEY_FILE"),
