@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from shared.web import Blueprint
 
 from shared.auth import current_principal
 from shared.guard import allow

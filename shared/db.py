@@ -302,9 +302,9 @@ class UnitOfWork:
             envelope = events.new_event(source=self.db.component, type=routing_key, subject=subject, data=data,
                                         correlation_id=current_request_id(), event_id=event_id,
                                         traceparent=tracing.current_traceparent())
-            self.session.execute(insert(self.db.tables.outbox).values(
-                event_id=event_id, routing_key=routing_key, aggregate_id=subject, body=events.encode(envelope),
-                created_at=utcnow()))
+            self.session.execute(insert(self.db.tables.outbox), {
+                "event_id": event_id, "routing_key": routing_key, "aggregate_id": subject,
+                "body": events.encode(envelope), "created_at": utcnow()})
         return event_id
 
     def publish_many(self, routing_key: str, items: list[tuple[str | None, dict]], *,

@@ -79,9 +79,11 @@ def _keep(uow, routing_key: str, record_id: str | None, event_id: str, changes: 
     table = uow.db.tables.history
     if table is None or record_id is None:
         return
-    uow.session.execute(insert(table).values(
-        aggregate=routing_key.split(".")[1], record_id=str(record_id), type=routing_key, event_id=event_id,
-        actor_id=current_actor_id() or actor_id, changes=changes, time=utcnow()))
+    # The values as parameters of one statement per table, not .values():
+    # a statement built with its values is a new cache key to compute each time.
+    uow.session.execute(insert(table), {
+        "aggregate": routing_key.split(".")[1], "record_id": str(record_id), "type": routing_key,
+        "event_id": event_id, "actor_id": current_actor_id() or actor_id, "changes": changes, "time": utcnow()})
 
 
 def created_many(uow, routing_key: str, items: list[tuple[str, dict]], *, actor_id: str | None = None,

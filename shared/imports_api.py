@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from flask import Response, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from shared.web import Blueprint
 from marshmallow import fields, validate
 from sqlalchemy import delete, func, insert, select, update
 

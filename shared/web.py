@@ -7,9 +7,12 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
+import flask_smorest
+import marshmallow
 from flask import Flask, Response, g, jsonify
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask_smorest import Api
+from webargs.flaskparser import FlaskParser
 
 from shared import bus, idempotency, tracing
 from shared.auth import TokenVerifier, UserDirectory, install_auth
@@ -19,6 +22,27 @@ from shared.revocation import ReplicaRevocation, RevocationCheck
 from shared.config import Settings
 from shared.http import install_problem_handlers, problem_response
 from shared.observability import OutboxCollector, configure_logging, get_logger, instrument_flask, metrics_payload
+
+
+class _SchemaOnceParser(FlaskParser):
+    """webargs' Flask parser, but a schema given as a class is made once, not
+    once per request (an instance is reusable: loading keeps no state)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._schemas: dict[type, marshmallow.Schema] = {}
+
+    def _get_schema(self, argmap, req):
+        if isinstance(argmap, type) and issubclass(argmap, marshmallow.Schema):
+            schema = self._schemas.get(argmap)
+            return schema if schema is not None else self._schemas.setdefault(argmap, argmap())
+        return super()._get_schema(argmap, req)
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """The API's blueprint: flask-smorest's, with the parser above."""
+
+    ARGUMENTS_PARSER = _SchemaOnceParser()
 
 
 @dataclass(kw_only=True)

@@ -19,7 +19,7 @@ import html
 import uuid
 
 from flask import Response, request
-from flask_smorest import Blueprint
+from shared.web import Blueprint
 
 from shared.auth import public
 from shared.db import dialect_of, utcnow

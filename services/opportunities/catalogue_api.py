@@ -3,7 +3,7 @@ and its recommendations (CONTRACTS §11): parse → use case → serialise."""
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from shared.web import Blueprint
 
 from shared.auth import current_principal
 from shared.guard import allow

@@ -3,7 +3,7 @@ Line items stay out of the CSV (one row per deal); the amount is the deal's."""
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from shared.web import Blueprint
 from sqlalchemy.orm import noload
 
 from shared.export import EXPORT_DOC, Columns, csv_response
