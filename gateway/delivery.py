@@ -78,21 +78,33 @@ def encode_body(event: dict) -> str:
     return json.dumps(event, separators=(",", ":"), ensure_ascii=False)
 
 
-def fan_out(event: dict, uow) -> None:
-    """Handler for every event on the delivery queue: owe it to every
-    enabled webhook whose patterns match (a redelivery owes nothing more)."""
+def fan_out_many(events: list[dict], uow) -> int:
+    """Owe each event of a run to every enabled webhook whose patterns match
+    (a redelivery owes nothing more): the webhooks read once, the debts
+    written with one INSERT. Returns how many (webhook, event) pairs it
+    owed, counting those a redelivery finds already owed."""
     hooks = uow.session.execute(select(Webhook.id, Webhook.events).where(
         Webhook.enabled.is_(True), Webhook.deleted_at.is_(None))).all()
-    wanted = [hook_id for hook_id, patterns in hooks if matches_any(patterns or [], event["type"])]
-    if not wanted:
-        return
-    now, body = utcnow(), encode_body(event)
-    dialect = dialect_of(uow.db)
-    rows = [{"webhook_id": hook_id, "event_id": event["id"], "event_type": event["type"], "origin": LIVE,
-             "payload": body, "status": PENDING, "attempts": 0, "next_attempt_at": now, "created_at": now}
-            for hook_id in wanted]
-    uow.session.execute(dialect.insert(WebhookDelivery).values(rows).on_conflict_do_nothing(
-        index_elements=["webhook_id", "event_id", "origin"]))
+    if not hooks:
+        return 0
+    now = utcnow()
+    rows = []
+    for event in events:
+        wanted = [hook_id for hook_id, patterns in hooks if matches_any(patterns or [], event["type"])]
+        if wanted:
+            body = encode_body(event)
+            rows.extend({"webhook_id": hook_id, "event_id": event["id"], "event_type": event["type"],
+                         "origin": LIVE, "payload": body, "status": PENDING, "attempts": 0,
+                         "next_attempt_at": now, "created_at": now} for hook_id in wanted)
+    if rows:
+        uow.session.execute(dialect_of(uow.db).insert(WebhookDelivery).values(rows).on_conflict_do_nothing(
+            index_elements=["webhook_id", "event_id", "origin"]))
+    return len(rows)
+
+
+def fan_out(event: dict, uow) -> int:
+    """Handler for every event on the delivery queue (:func:`fan_out_many` of one)."""
+    return fan_out_many([event], uow)
 
 
 def _due(now: datetime):

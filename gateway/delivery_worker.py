@@ -58,20 +58,35 @@ class DeliveryWorker:
         # Long enough for a delivery to wait its turn behind a hung endpoint's timeouts, then be sent.
         self.lease = settings.webhook_timeout * (self.per_webhook / settings.webhook_per_endpoint + 2) + 60
         self._claimed_at = 0.0
+        self._owed = False  # whether the window being handled owed a delivery
 
     # -- owing events ------------------------------------------------------------------
     @property
     def queue(self) -> QueueSpec:
         return QueueSpec(QUEUE, ("#",), self.settings.consumer_delivery_limit)
 
-    handlers = {"#": delivery.fan_out}
+    @property
+    def handlers(self) -> dict[str, inbox.Handler]:
+        """Every event is owed to the webhooks that want it; the dispatcher
+        is woken only when a window owed something (else it looks every POLL)."""
+        def owe_many(events: list[dict], uow) -> None:
+            if delivery.fan_out_many(events, uow):
+                self._owed = True
+
+        @inbox.in_runs(owe_many)
+        def owe(event: dict, uow) -> None:
+            owe_many([event], uow)
+
+        return {"#": owe}
 
     def consumer(self) -> Consumer:
         queue, known, handlers = self.queue, catalogue(), self.handlers
 
         def on_batch(deliveries: list[tuple[str, bytes]]) -> list[str]:
+            self._owed = False
             outcomes = inbox.handle_batch(self.db, queue.name, handlers, deliveries, known)
-            self.wake.set()
+            if self._owed:  # (a window rolled back after owing wakes it for nothing: harmless)
+                self.wake.set()
             return inbox.requeue_after_outage(self.db, outcomes, self.stop)
 
         return Consumer(self.settings.amqp_url, queue, on_batch=on_batch, stop=self.stop, name=queue.name,

@@ -218,6 +218,30 @@ def test_one_busy_endpoint_gets_no_more_than_its_share_of_senders(gateway, admin
     assert {p.delivery_id for p in rival}.isdisjoint({p.delivery_id for p in claimed}) and len(rival) == 5
 
 
+def test_a_window_owes_what_its_events_one_by_one_would_and_a_redelivery_nothing(gateway, admin):
+    erp = make(gateway, admin).get_json()["id"]  # won deals and accounts.#
+    cases = make(gateway, admin, events=["support.case.*"]).get_json()["id"]
+    make(gateway, admin, events=["accounts.#"], enabled=False)
+    window = [new_event(source="accounts", type="accounts.account.created", subject="a1", data={"id": "a1"}),
+              new_event(source="support", type="support.case.opened", subject="k1", data={"id": "k1"}),
+              new_event(source="activities", type="activities.activity.created", subject="t1", data={"id": "t1"}),
+              new_event(source="opportunities", type="opportunities.opportunity.won", subject="o1", data={"id": "o1"})]
+    worker = DeliveryWorker(gateway.settings, gateway.db, sender=FakeSender(Outcome(200, None, 1)))
+    with gateway.db.transaction() as uow:
+        worker.handlers["#"].many(window, uow)
+    assert worker._owed
+    with gateway.db.sessions() as session:
+        owed = set(session.execute(select(WebhookDelivery.webhook_id, WebhookDelivery.event_id)).all())
+    assert owed == {(erp, window[0]["id"]), (cases, window[1]["id"]), (erp, window[3]["id"])}
+    worker._owed = False
+    with gateway.db.transaction() as uow:
+        worker.handlers["#"].many(window[2:3], uow)  # nobody wants it: the dispatcher is not woken
+        assert delivery.fan_out_many(window, uow) == 3  # a redelivery finds the same three ...
+    assert not worker._owed
+    with gateway.db.sessions() as session:  # ... already owed, and owes nothing more
+        assert session.query(WebhookDelivery).count() == 3
+
+
 def test_replay_owes_again_every_matching_event_since_a_time(gateway, admin):
     hook = make(gateway, admin, events=["accounts.account.*"]).get_json()
     old = new_event(source="accounts", type="accounts.account.created", subject="a0", data={"id": "a0"})
