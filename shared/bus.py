@@ -6,6 +6,7 @@ touches pika).
 """
 from __future__ import annotations
 
+import collections
 import itertools
 import threading
 import time
@@ -155,8 +156,9 @@ class ConfirmingPublisher:
         self._ready = False
         self._error: str | None = None
         self._next_tag = 1
-        self._pending: dict[int, int] = {}
-        self._results: list[bool | None] = []
+        # Per delivery tag sent: None until the broker answers, then whether it confirmed.
+        self._outcome: dict[int, bool | None] = {}
+        self._unanswered: collections.deque[int] = collections.deque()
         self._ioloop = select_connection.IOLoop()
         self._ioloop.activate_poller()
         self._conn = pika.SelectConnection(
@@ -189,35 +191,48 @@ class ConfirmingPublisher:
     def _on_confirm(self, frame) -> None:
         method = frame.method
         ok = isinstance(method, spec.Basic.Ack)
-        tags = [t for t in self._pending if t <= method.delivery_tag] if method.multiple else [method.delivery_tag]
-        for tag in tags:
-            index = self._pending.pop(tag, None)
-            if index is not None:
-                self._results[index] = ok
+        if method.multiple:  # every tag up to this one (tags only grow: the oldest unanswered come first)
+            while self._unanswered and self._unanswered[0] <= method.delivery_tag:
+                tag = self._unanswered.popleft()
+                if self._outcome.get(tag, False) is None:
+                    self._outcome[tag] = ok
+        elif self._outcome.get(method.delivery_tag, False) is None:
+            self._outcome[method.delivery_tag] = ok
 
     # -- driving the loop --------------------------------------------------
     def _pump(self, done: Callable[[], bool], timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        ioloop = self._ioloop
         while not done():
             if self._error:
                 raise BrokerUnavailable(self._error)
             if time.monotonic() > deadline:
                 raise BrokerUnavailable("timed out waiting for the broker")
-            wake = ioloop.call_later(0.05, lambda: None)  # bounds each poll
-            ioloop.poll()
-            ioloop.process_timeouts()
-            ioloop.remove_timeout(wake)
+            self._poll(0.05)
+
+    def _poll(self, longest: float) -> None:
+        """One turn of the I/O loop: send and receive what is ready, waiting up to ``longest`` s."""
+        ioloop = self._ioloop
+        wake = ioloop.call_later(longest, lambda: None)  # bounds the poll
+        ioloop.poll()
+        ioloop.process_timeouts()
+        ioloop.remove_timeout(wake)
 
     def publish_batch(self, messages: Sequence[tuple[str, bytes, str]]) -> list[bool]:
         """Publish (routing_key, body, message_id) tuples; return, per message,
         whether the broker confirmed it. Raises BrokerUnavailable if the
         connection is lost before every confirm arrived."""
+        return self.confirmed(self.send(messages))
+
+    def send(self, messages: Sequence[tuple[str, bytes, str]]) -> list[int]:
+        """Publish and hand the frames to the socket without waiting for the
+        confirms (the caller does other work meanwhile); the delivery tags to
+        give :meth:`confirmed`. Batches sent one after the other are
+        delivered in that order."""
         if not self.usable:
             raise BrokerUnavailable(self._error or "the channel is closed")
-        self._results = [None] * len(messages)
-        self._pending.clear()
-        for index, (routing_key, body, message_id) in enumerate(messages):
+        tags = []
+        now = int(time.time())
+        for routing_key, body, message_id in messages:
             try:
                 self._channel.basic_publish(
                     self.exchange,
@@ -225,15 +240,25 @@ class ConfirmingPublisher:
                     body,
                     pika.BasicProperties(
                         content_type=CONTENT_TYPE, delivery_mode=2, message_id=message_id,
-                        type=routing_key, timestamp=int(time.time()),
+                        type=routing_key, timestamp=now,
                     ),
                 )
             except AMQPError as exc:  # the channel or connection died under us
                 raise BrokerUnavailable(f"publishing failed: {exc!r}") from None
-            self._pending[self._next_tag] = index
+            self._outcome[self._next_tag] = None
+            self._unanswered.append(self._next_tag)
+            tags.append(self._next_tag)
             self._next_tag += 1
-        self._pump(lambda: not self._pending, self.timeout)
-        return [bool(r) for r in self._results]
+        self._poll(0.0)  # the socket takes what it can now; the rest goes out while we wait
+        return tags
+
+    def confirmed(self, tags: list[int]) -> list[bool]:
+        """Wait for the broker's answer to each sent message (True: confirmed)."""
+        if tags:
+            last, outcome = tags[-1], self._outcome
+            # Confirms come in order in practice: the last one first, then the rest is a formality.
+            self._pump(lambda: outcome[last] is not None and all(outcome[t] is not None for t in tags), self.timeout)
+        return [bool(self._outcome.pop(tag)) for tag in tags]
 
     @property
     def usable(self) -> bool:

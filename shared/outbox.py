@@ -58,30 +58,44 @@ class Relay:
         # advisory lock), so events of one aggregate leave in commit order even
         # with several worker replicas; the others stand by.
         self._lock_key = zlib.crc32(f"cadena-relay-{db.component}".encode())
+        self._full = False  # the last pass stopped at its end with more to publish
         self._listener = None
 
+    # Batches one transaction publishes before it commits what it marked.
+    PASS = 10
+
     def publish_pending(self, publisher: ConfirmingPublisher) -> int:
-        """Publish one batch; return how many events were confirmed."""
-        outbox = self.db.tables.outbox
+        """Publish what is pending, up to PASS batches in one transaction
+        (a pipeline: while the broker confirms one batch, the next is read
+        and sent); return how many events were confirmed and marked sent."""
         with self.db.engine.begin() as conn:
             if self.db.is_postgres:
                 if not conn.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": self._lock_key}):
                     return 0
-            query = (
-                select(outbox.c.id, outbox.c.event_id, outbox.c.routing_key, outbox.c.body)
-                .where(outbox.c.published_at.is_(None))
-                .order_by(outbox.c.id)
-                .limit(self.batch)
-            )
-            if self.db.is_postgres:
-                query = query.with_for_update(skip_locked=True)
-            rows = conn.execute(query).all()
-            if not rows:
-                return 0
-            spans = _publish_spans(rows) if tracing.recording() else None
-            confirmed = publisher.publish_batch([(r.routing_key, bytes(r.body), r.event_id) for r in rows])
-            if spans:
-                _end_spans(spans, confirmed)
+            return self._pipeline(conn, publisher)
+
+    def _read(self, conn, after: int | None):
+        outbox = self.db.tables.outbox
+        query = select(outbox.c.id, outbox.c.event_id, outbox.c.routing_key, outbox.c.body).where(
+            outbox.c.published_at.is_(None))
+        if after is not None:
+            query = query.where(outbox.c.id > after)
+        query = query.order_by(outbox.c.id).limit(self.batch)
+        if self.db.is_postgres:
+            query = query.with_for_update(skip_locked=True)
+        return conn.execute(query).all()
+
+    def _pipeline(self, conn, publisher: ConfirmingPublisher) -> int:
+        """Send a batch; while the broker takes it, read the next; once it is
+        confirmed, send the next and only then mark the confirmed one sent."""
+        rows, total, passes = self._read(conn, None), 0, 1
+        tags = self._send(publisher, rows)
+        while rows:
+            more = len(rows) == self.batch
+            following = self._read(conn, rows[-1].id) if more and passes < self.PASS else []
+            confirmed = publisher.confirmed(tags[0])
+            if tags[1]:
+                _end_spans(tags[1], confirmed)
             # Mark the confirmed prefix only: a nacked event and everything
             # after it are sent again (consumers are idempotent), so order holds.
             done = []
@@ -89,26 +103,45 @@ class Relay:
                 if not ok:
                     break
                 done.append(row.id)
-            if done:
-                if self.db.is_postgres:
-                    # One array parameter rather than an IN list of a thousand.
-                    ids = bindparam("ids", done, type_=ARRAY(BigInteger))
-                    conn.execute(update(outbox).where(outbox.c.id == any_(ids)).values(published_at=utcnow()))
-                else:
-                    conn.execute(update(outbox).where(outbox.c.id.in_(done)).values(published_at=utcnow()))
-        EVENTS_PUBLISHED.labels(self.db.component).inc(len(done))
-        if len(done) < len(rows):
-            log.warning("broker_nacked", component=self.db.component, confirmed=len(done), batch=len(rows))
-        return len(done)
+            nacked = len(done) < len(rows)
+            tags = self._send(publisher, [] if nacked else following)
+            self._mark(conn, done)
+            total += len(done)
+            EVENTS_PUBLISHED.labels(self.db.component).inc(len(done))
+            if nacked:
+                log.warning("broker_nacked", component=self.db.component, confirmed=len(done), batch=len(rows))
+                break
+            self._full = more and passes == self.PASS  # the pass ends here with more to publish
+            rows, passes = following, passes + 1
+        return total
+
+    @staticmethod
+    def _send(publisher: ConfirmingPublisher, rows) -> tuple[list[int], list | None]:
+        if not rows:
+            return [], None
+        spans = _publish_spans(rows) if tracing.recording() else None
+        return publisher.send([(r.routing_key, bytes(r.body), r.event_id) for r in rows]), spans
+
+    def _mark(self, conn, done: list[int]) -> None:
+        if not done:
+            return
+        outbox = self.db.tables.outbox
+        if self.db.is_postgres:
+            # One array parameter rather than an IN list of a thousand.
+            ids = bindparam("ids", done, type_=ARRAY(BigInteger))
+            conn.execute(update(outbox).where(outbox.c.id == any_(ids)).values(published_at=utcnow()))
+        else:
+            conn.execute(update(outbox).where(outbox.c.id.in_(done)).values(published_at=utcnow()))
 
     def drain(self, publisher: ConfirmingPublisher) -> int:
         total = 0
         while not self.stop.is_set():
+            self._full = False
             n = self.publish_pending(publisher)
             if not total:
                 self.pace.note(n)
             total += n
-            if n < self.batch:
+            if not self._full:
                 break
         return total
 
