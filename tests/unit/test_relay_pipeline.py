@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import insert, select
 
-from shared.db import new_id, utcnow
+from shared.db import utcnow
 from shared.outbox import Relay
 
 
