@@ -58,6 +58,10 @@ class Account(Versioned, Base):
         Index("ix_accounts_name", "name"),
         Index("ix_accounts_tax_key", "tax_key"),
         Index("ix_accounts_domain_key", "domain_key"),
+        # Subsidiaries of an account (its tree, and the check a hard delete makes);
+        # partial: most accounts have no parent and cost the index nothing.
+        Index("ix_accounts_parent", "parent_account_id", postgresql_where=text("parent_account_id IS NOT NULL"),
+              sqlite_where=text("parent_account_id IS NOT NULL")),
     )
 
     def refresh_keys(self) -> None:
@@ -98,6 +102,10 @@ class Contact(Versioned, Base):
         Index("ix_contacts_owner", "owner_id"),
         Index("ix_contacts_email_key", "email_key"),
         Index("ix_contacts_phone_key", "phone_key"),
+        # Who reports to a contact (the org chart, and moving reports up when
+        # it is deleted or merged): without it each of those scans the table.
+        Index("ix_contacts_reports_to", "reports_to_id", postgresql_where=text("reports_to_id IS NOT NULL"),
+              sqlite_where=text("reports_to_id IS NOT NULL")),
         # One live contact per address; a soft-deleted one frees it.
         Index("uq_contacts_email_live", func.lower(email), unique=True,
               postgresql_where=text("deleted_at IS NULL"), sqlite_where=text("deleted_at IS NULL")),
