@@ -8,10 +8,12 @@ fetch in the request, at most once every few seconds.
 """
 from __future__ import annotations
 
+import atexit
 import json
 import threading
 import time
 import urllib.request
+import weakref
 
 import jwt
 
@@ -19,6 +21,20 @@ from shared.http import Problem, Unauthorized
 from shared.observability import get_logger
 
 log = get_logger("cadena.keys")
+
+_RUNNING: "weakref.WeakSet[RemoteKeys]" = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_all() -> None:
+    """At exit, stop every refresh thread and let a fetch in flight end (up
+    to its timeout) before the interpreter tears down what it uses."""
+    running = list(_RUNNING)
+    for keys in running:
+        keys.stop()
+    for keys in running:
+        if keys._thread is not None:
+            keys._thread.join(keys.timeout + 0.5)
 
 
 class RemoteKeys:
@@ -33,6 +49,7 @@ class RemoteKeys:
         self._last_attempt = 0.0
         self._started = False
         self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
     @property
     def ready(self) -> bool:
@@ -44,7 +61,9 @@ class RemoteKeys:
             if self._started:
                 return self
             self._started = True
-        threading.Thread(target=self._keep_fresh, name="jwks-refresh", daemon=True).start()
+        self._thread = threading.Thread(target=self._keep_fresh, name="jwks-refresh", daemon=True)
+        _RUNNING.add(self)
+        self._thread.start()
         return self
 
     def stop(self) -> None:

@@ -130,3 +130,16 @@ def test_a_service_is_not_ready_until_it_holds_the_keys(gateway, tmp_path, monke
     finally:
         verifier.remote_keys.stop()
         app.extensions["cadena"].db.dispose()
+
+
+def test_at_exit_every_refresh_thread_is_stopped_and_its_fetch_allowed_to_end(monkeypatch):
+    import weakref
+
+    from shared import keys as module
+
+    monkeypatch.setattr(module, "_RUNNING", weakref.WeakSet())  # this test's thread only
+    keys = RemoteKeys("http://127.0.0.1:1/api/v1/auth/jwks.json", refresh_every=60, timeout=0.5).start()
+    until(lambda: keys._last_attempt > 0, timeout=5)  # fetching (and failing: nothing listens there)
+    assert set(module._RUNNING) == {keys}
+    module._stop_all()
+    assert not keys._thread.is_alive()
