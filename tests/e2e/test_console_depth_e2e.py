@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from tests.e2e.test_console_e2e import CHROMIUM, SHOTS, _axe_violations, _page, browser  # noqa: F401
+from tests.e2e.test_console_e2e import CHROMIUM, SHOTS, _axe_violations, _open_whole, _page, browser  # noqa: F401
 from tests.e2e.test_console_work_e2e import _login
 from tests.support.wait import until
 
@@ -43,19 +43,6 @@ def shop(system):
     until(lambda: system.get(f"/api/v1/accounts/{accounts[0]['id']}/view").json().get("lifetime_value"), 20, 0.3)
     until(lambda: system.get(f"/api/v1/accounts/{accounts[0]['id']}/recommendations").json()["items"], 20, 0.3)
     return dict(tag=tag, team=team, manager=manager, rep=rep, accounts=accounts)
-
-
-def _open_whole(page, url: str) -> None:
-    """Open a page until every part of it is there: under load a slow part
-    of the 360 misses its deadline and the page says which (as it should);
-    a person would reload, and so does this test, since what it checks is
-    what the parts show."""
-    def whole() -> bool:
-        page.goto(url)
-        page.wait_for_load_state("networkidle")
-        return page.locator(".notice.unavailable").count() == 0
-
-    until(whole, 20, 0.5)
 
 
 @pytest.mark.parametrize("lang", ["es", "en"])

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.e2e.test_console_e2e import CHROMIUM, PASSWORD, SHOTS, _axe_violations, _page, browser  # noqa: F401
+from tests.e2e.test_console_e2e import CHROMIUM, PASSWORD, SHOTS, _axe_violations, _open_whole, _page, browser  # noqa: F401
 
 pytestmark = pytest.mark.skipif(not __import__("os").path.exists(CHROMIUM), reason=f"no system Chromium at {CHROMIUM}")
 
@@ -117,7 +117,7 @@ def test_minutes_of_an_activity_completed_in_the_agenda_show_on_the_account(brow
     page.fill("#f-agreements", "Enviar muestras\nLlamar el viernes")
     page.click("form[action$='/complete'] button.primary")
     page.wait_for_selector(".notice.ok")
-    page.goto(f"{system.url}/app/accounts/{office['account']['id']}")
+    _open_whole(page, f"{system.url}/app/accounts/{office['account']['id']}")
     activities = page.locator("#activities").inner_text()
     assert minutes in activities and "Enviar muestras" in activities
 
