@@ -132,7 +132,7 @@ class Settings:
     # in one transaction when a burst is queued (one event at a time when not).
     consumer_prefetch: int = 250
     # How long a consumer under a steady stream waits to fill a window (s).
-    consumer_linger: float = 0.05
+    consumer_linger: float = 0.1
     relay_batch: int = 500
     # How long the relay, woken while commits come several per pass, waits for more (s).
     relay_linger: float = 0.02
