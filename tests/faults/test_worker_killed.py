@@ -53,6 +53,9 @@ def test_worker_killed_mid_stream_loses_and_doubles_nothing(accounts_db, fault_a
     db = probe.db
     completions = Listener(fault_amqp_url, ["accounts.handover.completed"])
     env = worker_env("accounts", accounts_db, fault_amqp_url, tmp_path)
+    # Windows of 20, so that the kill lands between commits: with the default
+    # prefetch a lingering consumer takes the 200 queued requests in a window or two.
+    env["CADENA_CONSUMER_PREFETCH"] = "20"
     first = second = None
     try:
         first_half = handover_requests(EVENTS // 2)
