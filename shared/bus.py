@@ -260,6 +260,12 @@ class ConfirmingPublisher:
             self._pump(lambda: outcome[last] is not None and all(outcome[t] is not None for t in tags), self.timeout)
         return [bool(self._outcome.pop(tag)) for tag in tags]
 
+    def forget(self) -> None:
+        """Drop what is still owed an answer (a pass that failed half-way will
+        send its messages again); late confirms of them are ignored."""
+        self._outcome.clear()
+        self._unanswered.clear()
+
     @property
     def usable(self) -> bool:
         """False once the connection or channel is gone: make a new publisher."""

@@ -72,7 +72,11 @@ class Relay:
             if self.db.is_postgres:
                 if not conn.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": self._lock_key}):
                     return 0
-            return self._pipeline(conn, publisher)
+            try:
+                return self._pipeline(conn, publisher)
+            except BaseException:
+                publisher.forget()  # the pass rolls back: its rows go out again on the next one
+                raise
 
     def _read(self, conn, after: int | None):
         outbox = self.db.tables.outbox

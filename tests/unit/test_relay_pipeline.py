@@ -28,6 +28,10 @@ class Broker:
         self.log.append(("send", [m[2] for m in messages]))
         return tags
 
+    def forget(self):
+        self.log.append(("forget", None))
+        self._sent.clear()
+
     def confirmed(self, tags):
         answers = []
         for tag in tags:
@@ -86,3 +90,20 @@ def test_a_pass_commits_after_its_last_batch_and_the_drain_goes_on(accounts, mon
     assert relay.publish_pending(broker) == 6 and relay._full
     assert unpublished(accounts) == ids[6:]  # committed: the first pass is done whatever follows
     assert relay.drain(broker) == 4 and broker.published == ids
+
+
+def test_a_pass_that_fails_half_way_forgets_what_it_sent_and_sends_it_again(accounts, monkeypatch):
+    ids = pending(accounts, 5)
+    relay, broker = Relay(accounts.db, "amqp://unused", batch=3), Broker()
+    real_mark = Relay._mark
+
+    def database_gone(self, conn, done):
+        raise ConnectionError("the database went away")
+
+    monkeypatch.setattr(Relay, "_mark", database_gone)
+    with pytest.raises(ConnectionError):
+        relay.drain(broker)
+    assert ("forget", None) in broker.log and unpublished(accounts) == ids
+    monkeypatch.setattr(Relay, "_mark", real_mark)
+    assert relay.drain(broker) == 5 and unpublished(accounts) == []
+    assert broker.published == ids + ids  # the failed pass had sent all five; all go out again
