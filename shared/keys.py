@@ -26,7 +26,7 @@ _RUNNING: "weakref.WeakSet[RemoteKeys]" = weakref.WeakSet()
 
 
 @atexit.register
-def _stop_all() -> None:
+def stop_all() -> None:
     """At exit, stop every refresh thread and let a fetch in flight end (up
     to its timeout) before the interpreter tears down what it uses."""
     running = list(_RUNNING)
@@ -72,7 +72,11 @@ class RemoteKeys:
     def _keep_fresh(self) -> None:
         backoff = 0.2
         while not self._stop.is_set():
-            if self.fetch():
+            try:
+                fetched = self.fetch()
+            except Exception:  # only its log line can fail: a stream closed while the process ends
+                fetched = False
+            if fetched:
                 backoff = 0.2
                 self._stop.wait(self.refresh_every)
             else:

@@ -23,6 +23,14 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(getattr(pytest.mark, level))
 
 
+def pytest_sessionfinish(session, exitstatus):
+    """Stop the key-refresh threads that apps built by tests left running,
+    before pytest closes the streams they log to."""
+    from shared.keys import stop_all
+
+    stop_all()
+
+
 @pytest.fixture(scope="session")
 def servers() -> Servers:
     running = start()

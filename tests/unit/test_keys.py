@@ -141,5 +141,24 @@ def test_at_exit_every_refresh_thread_is_stopped_and_its_fetch_allowed_to_end(mo
     keys = RemoteKeys("http://127.0.0.1:1/api/v1/auth/jwks.json", refresh_every=60, timeout=0.5).start()
     until(lambda: keys._last_attempt > 0, timeout=5)  # fetching (and failing: nothing listens there)
     assert set(module._RUNNING) == {keys}
-    module._stop_all()
+    module.stop_all()
     assert not keys._thread.is_alive()
+
+
+def test_a_refresh_thread_survives_a_log_line_it_cannot_write(monkeypatch):
+    import weakref
+
+    from shared import keys as module
+
+    monkeypatch.setattr(module, "_RUNNING", weakref.WeakSet())
+    attempts = []
+
+    def closed_stream(*_args, **_kwargs):
+        attempts.append(1)
+        raise ValueError("I/O operation on closed file.")
+
+    monkeypatch.setattr(module, "log", type("ClosedLog", (), {"info": staticmethod(closed_stream)})())
+    keys = RemoteKeys("http://127.0.0.1:1/api/v1/auth/jwks.json", refresh_every=60, timeout=0.5).start()
+    until(lambda: len(attempts) >= 2, timeout=5)  # it failed to log, waited, and tried again
+    assert keys._thread.is_alive()
+    module.stop_all()
