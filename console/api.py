@@ -16,6 +16,8 @@ from urllib.parse import urlencode
 import urllib3
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
+from shared.pooled import send
+
 
 @dataclass
 class Reply:
@@ -109,7 +111,7 @@ class HttpTransport:
     def __call__(self, method: str, path: str, query: str, body: bytes | None, headers: dict):
         url = self.base_url + path + (f"?{query}" if query else "")
         try:
-            resp = self.pool.request(method, url, body=body, headers=headers)
+            resp = send(self.pool, method, url, body=body, headers=headers)
         except urllib3.exceptions.HTTPError as exc:
             raise Unavailable(503, {"detail": type(exc).__name__}) from None
         return resp.status, dict(resp.headers), resp.data
@@ -117,8 +119,8 @@ class HttpTransport:
     def stream(self, path: str, query: str, headers: dict) -> Download:
         url = self.base_url + path + (f"?{query}" if query else "")
         try:
-            resp = self.pool.request("GET", url, headers=headers, preload_content=False,
-                                     timeout=urllib3.Timeout(connect=self.timeout, read=60))
+            resp = send(self.pool, "GET", url, headers=headers, preload_content=False,
+                        timeout=urllib3.Timeout(connect=self.timeout, read=60))
         except urllib3.exceptions.HTTPError as exc:
             raise Unavailable(503, {"detail": type(exc).__name__}) from None
         return Download(resp.status, dict(resp.headers), resp.stream(64 * 1024), resp.release_conn)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import urllib3
 
 from shared import config, tracing
+from shared.pooled import send
 
 
 @dataclass
@@ -39,25 +40,22 @@ class ServiceClient:
                 timeout: float | None = None) -> Reply:
         t = timeout or self.timeout
         headers = tracing.inject(dict(headers or {}))  # the request's trace goes on to the service
+        resp = self._send(method, path, headers=headers, body=body, t=t, preload_content=True)
+        return Reply(resp.status, dict(resp.headers), resp.data)
+
+    def _send(self, method: str, path: str, *, headers, body, t: float, preload_content: bool):
         try:
-            resp = self.pool.request(method, self.base_url + path, headers=headers, body=body,
-                                     timeout=urllib3.Timeout(connect=min(1.0, t), read=t),
-                                     redirect=False, preload_content=True)
+            return send(self.pool, method, self.base_url + path, headers=headers, body=body,
+                        timeout=urllib3.Timeout(connect=min(1.0, t), read=t), redirect=False,
+                        preload_content=preload_content)
         except urllib3.exceptions.HTTPError as exc:
             raise ServiceUnavailable(self.name, type(exc).__name__) from None
-        return Reply(resp.status, dict(resp.headers), resp.data)
 
     def stream(self, method: str, path: str, *, headers: dict | None = None, timeout: float | None = None):
         """The answer unread (urllib3's response): its body is passed on a chunk
         at a time, so an export of any size costs the gateway a buffer. Release
         it with ``release_conn()`` once read."""
-        t = timeout or self.timeout
-        try:
-            return self.pool.request(method, self.base_url + path, headers=headers,
-                                     timeout=urllib3.Timeout(connect=min(1.0, t), read=t),
-                                     redirect=False, preload_content=False)
-        except urllib3.exceptions.HTTPError as exc:
-            raise ServiceUnavailable(self.name, type(exc).__name__) from None
+        return self._send(method, path, headers=headers, body=None, t=timeout or self.timeout, preload_content=False)
 
 
 def build_clients(timeout: float) -> dict[str, ServiceClient]:

@@ -10,6 +10,7 @@ import urllib3
 from shared import tracing
 from shared.http import Problem
 from shared.observability import current_request_id
+from shared.pooled import send
 
 _pool = urllib3.PoolManager(num_pools=8, maxsize=8, block=False, retries=False)
 
@@ -43,8 +44,8 @@ def fetch_record(url: str, token: str | None, *, timeout: float, connect_timeout
         headers["X-Request-ID"] = current_request_id()
     tracing.inject(headers)
     try:
-        resp = _pool.request("GET", url, headers=headers, redirect=False,
-                             timeout=urllib3.Timeout(connect=min(connect_timeout, timeout), read=timeout))
+        resp = send(_pool, "GET", url, headers=headers, redirect=False,
+                    timeout=urllib3.Timeout(connect=min(connect_timeout, timeout), read=timeout))
     except urllib3.exceptions.HTTPError as exc:
         raise PeerUnavailable(f"unreachable ({type(exc).__name__})") from None
     if resp.status in missing or resp.status == 308:
