@@ -1,5 +1,5 @@
 """Webhook deliveries on the gateway's database: owed when an event arrives
-(:func:`fan_out`, in the consumer's transaction), claimed by a delivery
+(:func:`fan_out_many`, in the consumer's transaction), claimed by a delivery
 worker with a lease (:func:`claim`, so competing workers never send one
 twice at once and a dead worker's claims come back), and settled after each
 attempt (:func:`settle`): delivered, retried later, or given up — which
@@ -100,11 +100,6 @@ def fan_out_many(events: list[dict], uow) -> int:
         uow.session.execute(dialect_of(uow.db).insert(WebhookDelivery).values(rows).on_conflict_do_nothing(
             index_elements=["webhook_id", "event_id", "origin"]))
     return len(rows)
-
-
-def fan_out(event: dict, uow) -> int:
-    """Handler for every event on the delivery queue (:func:`fan_out_many` of one)."""
-    return fan_out_many([event], uow)
 
 
 def _due(now: datetime):

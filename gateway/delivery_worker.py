@@ -22,10 +22,9 @@ from typing import Callable
 from shared import inbox
 from shared.bus import Consumer, QueueSpec
 from shared.config import Settings
-from shared.contracts import catalogue
 from shared.db import Database, utcnow
 from shared.observability import configure_logging, get_logger
-from shared.worker import serve_metrics
+from shared.worker import serve_metrics, window_consumer
 
 from gateway import delivery
 from gateway.lanes import Lanes
@@ -80,17 +79,14 @@ class DeliveryWorker:
         return {"#": owe}
 
     def consumer(self) -> Consumer:
-        queue, known, handlers = self.queue, catalogue(), self.handlers
+        return window_consumer(self.settings, self.db, self.queue, self.handlers, self.stop, after=self._wake_if_owed)
 
-        def on_batch(deliveries: list[tuple[str, bytes]]) -> list[str]:
+    def _wake_if_owed(self) -> None:
+        """After a window: wake the dispatcher if it owed a delivery (a window
+        rolled back after owing wakes it for nothing: harmless)."""
+        if self._owed:
             self._owed = False
-            outcomes = inbox.handle_batch(self.db, queue.name, handlers, deliveries, known)
-            if self._owed:  # (a window rolled back after owing wakes it for nothing: harmless)
-                self.wake.set()
-            return inbox.requeue_after_outage(self.db, outcomes, self.stop)
-
-        return Consumer(self.settings.amqp_url, queue, on_batch=on_batch, stop=self.stop, name=queue.name,
-                        prefetch=self.settings.consumer_prefetch, linger=self.settings.consumer_linger)
+            self.wake.set()
 
     # -- sending ----------------------------------------------------------------------------
     def dispatch_once(self) -> int:

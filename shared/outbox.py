@@ -58,7 +58,6 @@ class Relay:
         # advisory lock), so events of one aggregate leave in commit order even
         # with several worker replicas; the others stand by.
         self._lock_key = zlib.crc32(f"cadena-relay-{db.component}".encode())
-        self._full = False  # the last pass stopped at its end with more to publish
         self._listener = None
 
     # Batches one transaction publishes before it commits what it marked.
@@ -93,13 +92,12 @@ class Relay:
         """Send a batch; while the broker takes it, read the next; once it is
         confirmed, send the next and only then mark the confirmed one sent."""
         rows, total, passes = self._read(conn, None), 0, 1
-        tags = self._send(publisher, rows)
+        tags, spans = self._send(publisher, rows)
         while rows:
-            more = len(rows) == self.batch
-            following = self._read(conn, rows[-1].id) if more and passes < self.PASS else []
-            confirmed = publisher.confirmed(tags[0])
-            if tags[1]:
-                _end_spans(tags[1], confirmed)
+            following = self._read(conn, rows[-1].id) if len(rows) == self.batch and passes < self.PASS else []
+            confirmed = publisher.confirmed(tags)
+            if spans:
+                _end_spans(spans, confirmed)
             # Mark the confirmed prefix only: a nacked event and everything
             # after it are sent again (consumers are idempotent), so order holds.
             done = []
@@ -108,14 +106,13 @@ class Relay:
                     break
                 done.append(row.id)
             nacked = len(done) < len(rows)
-            tags = self._send(publisher, [] if nacked else following)
+            tags, spans = self._send(publisher, [] if nacked else following)
             self._mark(conn, done)
             total += len(done)
             EVENTS_PUBLISHED.labels(self.db.component).inc(len(done))
             if nacked:
                 log.warning("broker_nacked", component=self.db.component, confirmed=len(done), batch=len(rows))
                 break
-            self._full = more and passes == self.PASS  # the pass ends here with more to publish
             rows, passes = following, passes + 1
         return total
 
@@ -140,12 +137,11 @@ class Relay:
     def drain(self, publisher: ConfirmingPublisher) -> int:
         total = 0
         while not self.stop.is_set():
-            self._full = False
             n = self.publish_pending(publisher)
             if not total:
                 self.pace.note(n)
             total += n
-            if not self._full:
+            if n < self.batch * self.PASS:  # a whole pass stops at its end, with more (perhaps) to publish
                 break
         return total
 

@@ -56,16 +56,7 @@ class Worker:
         )
 
     def consumer(self) -> Consumer:
-        queue = self.queue
-
-        known = catalogue()
-
-        def on_batch(deliveries: list[tuple[str, bytes]]) -> list[str]:
-            outcomes = inbox.handle_batch(self.db, queue.name, self.handlers, deliveries, known)
-            return inbox.requeue_after_outage(self.db, outcomes, self.stop)
-
-        return Consumer(self.settings.amqp_url, queue, on_batch=on_batch, stop=self.stop, name=queue.name,
-                        prefetch=self.settings.consumer_prefetch, linger=self.settings.consumer_linger)
+        return window_consumer(self.settings, self.db, self.queue, self.handlers, self.stop)
 
     def relay(self) -> Relay:
         return Relay(self.db, self.settings.amqp_url, batch=self.settings.relay_batch, stop=self.stop,
@@ -115,6 +106,23 @@ class Worker:
             thread.join(timeout=10)
         self.db.dispose()
         log.info("worker_stopped", component=self.settings.component)
+
+
+def window_consumer(settings: Settings, db: Database, queue: QueueSpec, handlers: Mapping[str, inbox.Handler],
+                    stop: threading.Event, after: Callable[[], None] | None = None) -> Consumer:
+    """A consumer of ``queue`` that hands each window of deliveries to the
+    inbox (``inbox.handle_batch``), with the settings' prefetch and linger;
+    ``after`` runs once a window is handled, before the broker is answered."""
+    known = catalogue()
+
+    def on_batch(deliveries: list[tuple[str, bytes]]) -> list[str]:
+        outcomes = inbox.handle_batch(db, queue.name, handlers, deliveries, known)
+        if after is not None:
+            after()
+        return inbox.requeue_after_outage(db, outcomes, stop)
+
+    return Consumer(settings.amqp_url, queue, on_batch=on_batch, stop=stop, name=queue.name,
+                    prefetch=settings.consumer_prefetch, linger=settings.consumer_linger)
 
 
 def serve_metrics(worker) -> None:

@@ -84,12 +84,12 @@ def test_a_nack_stops_the_pass_and_the_rest_is_sent_again_from_there(accounts):
 
 
 def test_a_pass_commits_after_its_last_batch_and_the_drain_goes_on(accounts, monkeypatch):
-    ids = pending(accounts, 10)
+    ids = pending(accounts, 16)
     monkeypatch.setattr(Relay, "PASS", 2)
     relay, broker = Relay(accounts.db, "amqp://unused", batch=3), Broker()
-    assert relay.publish_pending(broker) == 6 and relay._full
+    assert relay.publish_pending(broker) == 6  # a whole pass: two batches
     assert unpublished(accounts) == ids[6:]  # committed: the first pass is done whatever follows
-    assert relay.drain(broker) == 4 and broker.published == ids
+    assert relay.drain(broker) == 10 and broker.published == ids  # past a whole pass (6), on to the rest (4)
 
 
 def test_a_pass_that_fails_half_way_forgets_what_it_sent_and_sends_it_again(accounts, monkeypatch):

@@ -68,7 +68,7 @@ def owe(gateway, type_="accounts.account.created", data=None):
     event = new_event(source="accounts", type=type_, subject="a1", data=data or {"id": "a1", "name": "Aceros"})
     with gateway.db.transaction() as uow:
         history.record(event, uow)
-        delivery.fan_out(event, uow)
+        delivery.fan_out_many([event], uow)
     return event
 
 
