@@ -22,13 +22,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import threading
 import time
 import urllib.request
-from pathlib import Path
 
 import urllib3
 

@@ -46,7 +46,7 @@ def create_app(settings: config.Settings | None = None):
         description="The public API of Cadena, a CRM for companies that sell to companies.",
         verifier=TokenVerifier(key_resolver=keys.public_key_for),
         public_paths=PUBLIC + routing.public_routes(),
-        dependencies=dependencies,
+        dependencies=dependencies, parts=False,  # the gateway asks the services' parts; it has none to offer
     )
     dependencies.rest = rest
     if settings.proxy_hops:

@@ -21,6 +21,7 @@ from shared.guard import BodyLimit, add_security_headers
 from shared.revocation import ReplicaRevocation, RevocationCheck
 from shared.config import Settings
 from shared.http import install_problem_handlers, problem_response
+from shared.parts import Parts, shared_session
 from shared.observability import OutboxCollector, configure_logging, get_logger, instrument_flask, metrics_payload
 
 
@@ -99,7 +100,7 @@ def schema_name(schema) -> str:
 def create_base_app(settings: Settings, db, *, title: str, description: str = "",
                     verifier: TokenVerifier | None = None, extra_ready: Callable[[], Iterable[str]] | None = None,
                     public_paths: tuple[str, ...] = (), openapi_path: str | None = "openapi.json",
-                    dependencies: Dependencies | None = None) -> tuple[Flask, Api]:
+                    dependencies: Dependencies | None = None, parts: bool = True) -> tuple[Flask, Api]:
     configure_logging(settings.component)
     log = get_logger(f"cadena.{settings.component}")
     app = Flask(settings.component)
@@ -134,8 +135,9 @@ def create_base_app(settings: Settings, db, *, title: str, description: str = ""
     install_auth(app, verifier, public_paths=public_paths)
     idempotency.install(app, db, max(0.5, settings.http_timeout - 1), log)
     app.after_request(add_security_headers)
-    app.wsgi_app = BodyLimit(app.wsgi_app, settings.max_body_bytes,
-                             larger={"/api/v1/imports": settings.import_max_body_bytes})
+    limited = BodyLimit(app.wsgi_app, settings.max_body_bytes,
+                        larger={"/api/v1/imports": settings.import_max_body_bytes})
+    app.wsgi_app = Parts(limited, db) if parts else limited  # GET /internal/v1/parts: several reads in one call
     _install_probes(app, settings, db, verifier, extra_ready)
 
     @app.teardown_appcontext
@@ -195,6 +197,9 @@ def read_session():
     if scoped is not None:
         return scoped.session
     if "session" not in g:
+        shared = shared_session()  # a part of GET /internal/v1/parts: the call's one session
+        if shared is not None:
+            return shared
         g.session = current_db().sessions()
     return g.session
 

@@ -6,23 +6,36 @@ import json
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import parse_qsl
 
 import pytest
 
 from gateway.aggregates import Customer360
 from gateway.clients import Reply, ServiceUnavailable
 from gateway.timeline import account_of, summarize
-from shared.http import NotFound
+from shared.http import Merged, NotFound
+from shared.parts import PATH as PARTS
 
 
 class FakeClient:
     def __init__(self, name, delay=0.0, down=False, account_status=200):
         self.name, self.delay, self.down, self.account_status = name, delay, down, account_status
+        self.calls = []
 
     def request(self, method, path, headers=None, body=None, timeout=None):
         time.sleep(self.delay)
         if self.down:
             raise ServiceUnavailable(self.name, "refused")
+        self.calls.append(path)
+        if path.startswith(PARTS + "?"):  # a service's parts call: each part answered as alone
+            answers = {}
+            for name, part in parse_qsl(path.split("?", 1)[1]):
+                reply = self.answer(part)
+                answers[name] = {"status": reply.status, "body": reply.json()}
+            return Reply(200, {}, json.dumps(answers).encode())
+        return self.answer(path)
+
+    def answer(self, path):
         if path.startswith("/api/v1/accounts/") and path.count("/") == 4:
             status = self.account_status
             return Reply(status, {}, json.dumps({"id": path.rsplit("/", 1)[1], "name": "Acme"}).encode())
@@ -65,6 +78,40 @@ def test_parallel_not_sequential():
     result = make(**slow).build(str(uuid.uuid4()), {})
     assert result["partial"] is False
     assert time.monotonic() - started < 0.25  # nine 0.1 s calls in about one call's time
+
+
+def test_each_service_is_asked_once():
+    clients = {n: FakeClient(n) for n in ("accounts", "opportunities", "activities", "support", "campaigns")}
+    result = make(**clients).build(str(uuid.uuid4()), {})
+    assert {n: len(c.calls) for n, c in clients.items()} == dict.fromkeys(clients, 1)
+    assert clients["campaigns"].calls[0].startswith("/api/v1/campaigns?")  # one part: asked directly
+    assert clients["accounts"].calls[0].startswith(PARTS + "?")
+    assert result["opportunities"]["won"] == [{"path": f"/api/v1/opportunities?account_id="
+                                                       f"{result['account']['id']}&status=won&limit=200"}]
+
+
+class PartFails(FakeClient):
+    def answer(self, path):
+        return Reply(500, {}, b"") if "status=won" in path else super().answer(path)
+
+
+def test_a_part_that_fails_makes_its_service_unavailable():
+    result = make(opportunities=PartFails("opportunities")).build(str(uuid.uuid4()), {})
+    assert result["partial"] is True and result["unavailable"] == ["opportunities"]
+    assert result["opportunities"] == {"open": [], "won": []}
+
+
+class MergedAccount(FakeClient):
+    def answer(self, path):
+        if path.count("/") == 4 and path.startswith("/api/v1/accounts/"):
+            return Reply(308, {}, json.dumps({"survivor_id": "s-1"}).encode())
+        return super().answer(path)
+
+
+def test_a_merged_account_answers_with_its_survivor():
+    with pytest.raises(Merged) as caught:
+        make(accounts=MergedAccount("accounts")).build(str(uuid.uuid4()), {})
+    assert caught.value.extra["survivor_id"] == "s-1"
 
 
 def test_unknown_account_is_404():
