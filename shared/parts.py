@@ -10,7 +10,8 @@ as if it had been sent alone), all of them on one read session, and answers
     {"<name>": {"status": 200, "body": <the part's JSON>}, …}
 
 in the order asked. A part that fails is only that part's status: the
-caller decides what a missing part means. The endpoint is not routed by the
+caller decides what a missing part means. A part that is not JSON (a CSV
+export) is answered with its status and a null body, its stream unread. The endpoint is not routed by the
 gateway and not in the public API.
 """
 from __future__ import annotations
@@ -134,14 +135,14 @@ class Parts:
             return lambda _data: None
 
         result = self.app(sub, start)
-        try:
-            data = b"".join(result)
+        media = got["type"].split(";", 1)[0].strip()
+        try:  # only a JSON answer is read: a CSV export is a stream left unread
+            data = b"".join(result) if media == "application/json" or media.endswith("+json") else b""
         finally:
             if hasattr(result, "close"):
                 result.close()
         status = got["status"]
         if status >= 500:
             reads.reset()
-        media = got["type"].split(";", 1)[0].strip()
-        payload = data if data and (media == "application/json" or media.endswith("+json")) else b"null"
+        payload = data or b"null"
         return json.dumps(name).encode() + b': {"status": ' + str(status).encode() + b', "body": ' + payload + b"}"

@@ -79,6 +79,21 @@ def test_a_missing_record_is_that_part_only(accounts, admin):
     assert body["bad"]["status"] == 422 and "limit" in body["bad"]["body"]["errors"]
 
 
+def test_a_part_that_is_not_json_is_not_read(accounts, admin, monkeypatch):
+    """A CSV export as a part: its status, a null body, and not one row of its stream made."""
+    from services.accounts import export
+
+    customer(accounts, admin)
+    made = []
+    monkeypatch.setattr(export, "contact_dict", lambda contact: made.append(contact) or {})
+    body = parts(accounts, {"csv": "/api/v1/contacts/export", "one": "/api/v1/contacts?limit=1"}, admin).get_json()
+    assert body["csv"] == {"status": 200, "body": None}
+    assert body["one"]["status"] == 200 and len(body["one"]["body"]["items"]) == 1
+    assert made == []
+    alone = accounts.client.get("/api/v1/contacts/export", headers=admin)
+    assert alone.status_code == 200 and alone.get_data() and len(made) == 2  # read alone, it makes its rows
+
+
 def test_each_part_is_authenticated(accounts, admin):
     account_id = customer(accounts, admin)
     body = parts(accounts, plan(account_id), {}).get_json()
