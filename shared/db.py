@@ -229,6 +229,12 @@ class Database:
         self.tables = tables
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # A request's reads (shared.web.read_session): on Postgres each statement commits by itself, so a read
+        # sends no BEGIN and no ROLLBACK, two of a list's five round trips. READ COMMITTED gave each statement a
+        # snapshot of its own already, so what a read sees does not change. Never for writes, nor for a
+        # server-side cursor (the yield_per execution option): it needs a transaction, so those take sessions().
+        self.reads = (sessionmaker(self.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False)
+                      if self.is_postgres else self.sessions)
 
     @property
     def is_postgres(self) -> bool:

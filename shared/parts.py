@@ -41,7 +41,7 @@ class SharedReads:
 
     def get(self):
         if self.session is None:
-            self.session = self.db.sessions()
+            self.session = self.db.reads()
         return self.session
 
     def reset(self) -> None:

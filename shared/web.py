@@ -200,7 +200,7 @@ def read_session():
         shared = shared_session()  # a part of GET /internal/v1/parts: the call's one session
         if shared is not None:
             return shared
-        g.session = current_db().sessions()
+        g.session = current_db().reads()
     return g.session
 
 

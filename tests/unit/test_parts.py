@@ -54,13 +54,13 @@ def test_every_part_answers_as_it_would_alone(accounts, admin):
 def test_the_parts_share_one_read_session(accounts, admin, monkeypatch):
     account_id = customer(accounts, admin)
     opened = []
-    make = accounts.db.sessions
+    make = accounts.db.reads
 
     def counting():
         opened.append(1)
         return make()
 
-    monkeypatch.setattr(accounts.db, "sessions", counting)
+    monkeypatch.setattr(accounts.db, "reads", counting)
     assert parts(accounts, plan(account_id), admin).status_code == 200
     assert len(opened) == 1
     opened.clear()
