@@ -38,6 +38,8 @@ FIGURES = [
     Figure("aggregate", "customer 360 vs slowest slice", lambda r: r["ratio"], 1.3, False),
     Figure("listing", "contacts page N vs page 1", lambda r: r["ratio"], 1.2, False),
     Figure("listing", "contacts mid page vs page 1", lambda r: r["middle_ratio"], 1.2, False),
+    Figure("opportunities", "pipeline and forecast, largest size vs smallest",
+           lambda r: max(r["growth"].values()), 1.2, False),
     Figure("search", "search p50, slowest kind of query",
            lambda r: max(q["api"]["p50_ms"] for q in r["queries"].values()), 50, False, "ms"),
     Figure("import", "import rows per second", lambda r: r["import_rows_per_s"], 5000, True, "/s"),
