@@ -29,17 +29,27 @@ def _period(requested: str | None) -> str:
 
 
 def _teams() -> list[str]:
-    users = directory().all_users(user_api())
+    return _selling_teams(directory().all_users(user_api()))
+
+
+def _selling_teams(users: list[dict]) -> list[str]:
     return sorted({u["team"] for u in users if u.get("team") and u.get("role") in SELLING_ROLES})
 
 
 def _scope(requested_team: str | None) -> tuple[str | None, list[dict]]:
     """Whose forecast: a rep (or anyone who sells alone) sees their own; a
-    manager their team; an admin the team they pick."""
+    manager their team; an admin the team they pick (a team the remembered
+    users do not know yet is looked up once more; one that is not there at
+    all shows the first team, as the team list does)."""
     user = current_user()
     everyone = directory().all_users(user_api())
     if user["role"] not in ("manager", "admin"):
         return None, [u for u in everyone if u["id"] == user["id"]] or [user]
+    if user["role"] == "admin" and requested_team and requested_team not in _selling_teams(everyone):
+        directory().forget_users()  # made a moment ago, perhaps: read the users again
+        everyone = directory().all_users(user_api())
+        if requested_team not in _selling_teams(everyone):
+            requested_team = None
     team = user.get("team") if user["role"] == "manager" else (requested_team or next(iter(_teams()), None))
     members = [u for u in everyone if u.get("team") == team and u.get("role") in SELLING_ROLES
                and u.get("active", True)]

@@ -2,7 +2,7 @@
 agenda (week, plan, log, complete, reschedule, calendar link)."""
 from __future__ import annotations
 
-from tests.console.fake_api import ACTIVITY, ACTIVITY_ID, DEAL, MANAGER_ID, USER_ID, money
+from tests.console.fake_api import ACTIVITY, ACTIVITY_ID, DEAL, MANAGER_ID, USER_ID, USERS, money
 
 
 def test_a_manager_sees_each_rep_and_the_team_with_a_chart_and_the_quota_form(sign_in, fake):
@@ -13,6 +13,21 @@ def test_a_manager_sees_each_rep_and_the_team_with_a_chart_and_the_quota_form(si
     assert "T4 2026" in html and "125.000,00\xa0€" in html and "43\xa0%" in html
     assert '<svg class="meter"' in html and 'role="img"' in html
     assert 'action="/forecast/quotas"' in html
+
+
+def test_an_admin_picks_a_team_made_a_moment_ago_and_sees_that_team(sign_in, fake):
+    admin = sign_in("admin", team=None)
+    admin.get("/forecast?period=2026-Q4")  # the users are remembered now: Iberia only
+    newcomer = {"id": "12121212-1212-4121-8121-121212121212", "name": "Nuria Sola", "email": "nuria@cadena.local",
+                "role": "rep", "team": "Norte", "active": True, "manager_id": None, "version": 1}
+    fake.routes[("GET", "/api/v1/users")] = lambda q, b: (200, {"items": [*USERS, newcomer], "next_cursor": None})
+    html = admin.get("/forecast?period=2026-Q4&team=Norte").get_data(as_text=True)
+    assert '<option value="Norte" selected>' in html and "Nuria Sola" in html
+    asked = [c["query"] for c in fake.called("GET", "/api/v1/forecast")]
+    assert {"period": ["2026-Q4"], "team": ["Norte"]} in asked
+    unknown = admin.get("/forecast?period=2026-Q4&team=Nowhere").get_data(as_text=True)
+    assert '<option value="Iberia" selected>' in unknown
+    assert all(c["query"].get("team") != ["Nowhere"] for c in fake.called("GET", "/api/v1/forecast"))
 
 
 def test_a_rep_sees_only_their_own_forecast_and_cannot_set_quotas(signed_in, fake):
