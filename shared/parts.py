@@ -78,7 +78,9 @@ def _problem(start_response, status: int, title: str, detail: str, environ) -> l
 
 def parse(query: str) -> list[tuple[str, str, str]] | str:
     """[(name, path, query)] from the query string, or what is wrong with it."""
-    pairs = parse_qsl(query, keep_blank_values=True)
+    # As WSGI does: bytes as latin-1 characters, so a part's path and query pass on exactly as they came
+    pairs = [(name.encode("latin-1").decode("utf-8", "replace"), target)
+             for name, target in parse_qsl(query, keep_blank_values=True, encoding="latin-1")]
     if not pairs:
         return f"Name at least one part: {PATH}?<name>=<path>."
     if len(pairs) > MAX_PARTS:
@@ -89,11 +91,16 @@ def parse(query: str) -> list[tuple[str, str, str]] | str:
     parts = []
     for name, target in pairs:
         split = urlsplit(target)
-        path = unquote(split.path)
+        path = unquote(split.path, encoding="latin-1")
         if split.scheme or split.netloc or not path.startswith(PREFIX) or ".." in path:
             return f"Part '{name}': a path under {PREFIX} of this service is expected, not '{target[:200]}'."
-        parts.append((name, path, split.query))
+        parts.append((name, path, _ascii(split.query)))
     return parts
+
+
+def _ascii(query: str) -> str:
+    """A part's query as a client would send it: a byte outside printable ASCII percent-encoded."""
+    return "".join(c if " " < c < "\x7f" else f"%{ord(c):02X}" for c in query)
 
 
 class Parts:

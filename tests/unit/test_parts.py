@@ -116,6 +116,22 @@ def test_a_bad_list_of_parts_is_400_problem(accounts, admin, query, why):
     assert why in reply.get_json()["detail"]
 
 
+@pytest.mark.parametrize("query,status", [
+    ("a=/api/v1/contacts%ff", 404),  # not UTF-8 in the path
+    ("a=/api/v1/contacts?limit=%ff", 422),  # … in a part's query: refused as the same query sent alone is
+    ("a=%2Fapi%2Fv1%2Fcontacts%3Flimit%3D%25ff", 422),
+    ("a=/api/v1/con%00tacts", 422),
+    ("a=/api/v1/contacts/%E2%82%AC", 404),
+    ("%ff=/api/v1/contacts", 200),
+    ("a=/api/v1/" + "x" * 5000, 404),
+])
+def test_garbage_is_each_parts_own_4xx(accounts, admin, query, status):
+    reply = accounts.client.get(f"{PATH}?{query}", headers=admin)
+    assert reply.status_code == 200
+    [part] = reply.get_json().values()
+    assert part["status"] == status
+
+
 def test_only_get(accounts, admin):
     reply = accounts.client.post(f"{PATH}?{urlencode({'a': '/api/v1/accounts'})}", headers=admin, json={})
     assert reply.status_code == 405 and reply.headers["Allow"] == "GET"
