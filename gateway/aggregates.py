@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import contextvars
 import time
-from dataclasses import dataclass
 from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import quote, urlencode
 

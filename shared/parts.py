@@ -11,8 +11,8 @@ as if it had been sent alone), all of them on one read session, and answers
 
 in the order asked. A part that fails is only that part's status: the
 caller decides what a missing part means. A part that is not JSON (a CSV
-export) is answered with its status and a null body, its stream unread. The endpoint is not routed by the
-gateway and not in the public API.
+export) is answered with its status and a null body, its stream unread.
+The endpoint is not routed by the gateway and not in the public API.
 """
 from __future__ import annotations
 
