@@ -10,16 +10,6 @@ from shared.auth import upsert_user
 from tests.support.auth import headers
 
 
-@pytest.fixture
-def accounts(sqlite_build):
-    return sqlite_build("accounts")
-
-
-@pytest.fixture
-def admin():
-    return headers("admin")
-
-
 def outbox_count(built) -> int:
     with built.db.sessions() as session:
         return session.scalar(select(func.count()).select_from(built.db.tables.outbox))

@@ -6,17 +6,10 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
-import pytest
-
 from services.accounts import on_opportunities, value
 from tests.support.auth import headers
 
 ADMIN = headers("admin")
-
-
-@pytest.fixture
-def accounts(sqlite_build):
-    return sqlite_build("accounts")
 
 
 def account(built, name: str) -> str:

@@ -8,16 +8,6 @@ from services.accounts.duplicates import similar_pairs
 from tests.support.auth import headers
 
 
-@pytest.fixture
-def accounts(sqlite_build):
-    return sqlite_build("accounts")
-
-
-@pytest.fixture
-def admin():
-    return headers("admin")
-
-
 def make(built, admin, kind: str, **fields) -> str:
     reply = built.client.post(f"/api/v1/{kind}", json=fields, headers=admin)
     assert reply.status_code == 201, reply.get_json()

@@ -60,11 +60,6 @@ def test_an_updated_event_without_changes_is_refused_when_written(accounts):
 
 # -- through the HTTP layer -------------------------------------------------------------
 
-@pytest.fixture
-def accounts(sqlite_build):
-    return sqlite_build("accounts")
-
-
 def add_user(built, user_id, role="rep", team="Iberia"):
     with built.db.uow() as uow:
         upsert_user(uow.session, built.db, {"id": user_id, "email": f"{user_id}@x.test", "name": "U",

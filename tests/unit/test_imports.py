@@ -18,11 +18,6 @@ from tests.support.auth import headers
 ADMIN_ID = str(uuid.uuid4())
 
 
-@pytest.fixture
-def accounts(sqlite_build):
-    return sqlite_build("accounts")
-
-
 def post_import(built, body: str, kind="contacts", who=None, content_type="text/csv", **params):
     query = "&".join(f"{k}={quote(str(v))}" for k, v in {"kind": kind, **params}.items())
     return built.client.post(f"/api/v1/imports?{query}", data=body.encode(),

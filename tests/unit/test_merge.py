@@ -16,11 +16,6 @@ from tests.support.auth import headers
 from services.accounts.merge import CONTACT_MERGEABLE, choose
 
 
-@pytest.fixture
-def accounts(sqlite_build):
-    return sqlite_build("accounts")
-
-
 ADMIN = headers("admin")
 
 

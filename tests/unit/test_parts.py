@@ -11,16 +11,6 @@ from shared.parts import MAX_PARTS, PATH
 from tests.support.auth import headers
 
 
-@pytest.fixture
-def accounts(sqlite_build):
-    return sqlite_build("accounts")
-
-
-@pytest.fixture
-def admin():
-    return headers("admin")
-
-
 def customer(built, admin) -> str:
     account = built.client.post("/api/v1/accounts", json={"name": "Bodegas Valdeolmos S.A.", "country": "ES"},
                                 headers=admin).get_json()

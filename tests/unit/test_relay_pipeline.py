@@ -42,11 +42,6 @@ class Broker:
         return answers
 
 
-@pytest.fixture
-def accounts(sqlite_build):
-    return sqlite_build("accounts")
-
-
 def pending(built, n: int) -> list[str]:
     ids = [f"e{i:02d}" for i in range(n)]
     with built.db.engine.begin() as conn:

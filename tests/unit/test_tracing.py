@@ -33,11 +33,6 @@ def outbox_events(built) -> list[dict]:
         return [events.decode(body) for body in session.scalars(select(outbox.c.body).order_by(outbox.c.id))]
 
 
-@pytest.fixture
-def accounts(sqlite_build):
-    return sqlite_build("accounts")
-
-
 def test_a_request_continues_the_callers_trace_and_its_event_carries_it(accounts):
     reply = accounts.client.post("/api/v1/accounts", json={"name": "Aceros"},
                                  headers={**headers(), "traceparent": INCOMING})
