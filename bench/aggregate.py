@@ -29,7 +29,6 @@ import sys
 import tempfile
 import time
 import urllib.request
-from urllib.parse import urlencode
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -161,7 +160,7 @@ def _median_ms(fn, rounds: int) -> float:
 
 
 def bench_aggregate(servers, rounds: int, base_port: int) -> dict:
-    from gateway.aggregates import slices
+    from gateway.aggregates import call_path, slices
 
     system = System(servers, base_port)
     try:
@@ -174,9 +173,7 @@ def bench_aggregate(servers, rounds: int, base_port: int) -> dict:
         gateway_360 = f"{system.urls['gateway']}/api/v1/customers/{account_id}/360"
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         plan = {service: parts for service, parts in slices(account_id, now).items() if service in system.components}
-        calls = {service: system.urls[service] + (next(iter(parts.values())) if len(parts) == 1
-                                                  else f"{PARTS}?{urlencode(parts)}")
-                 for service, parts in plan.items()}
+        calls = {service: system.urls[service] + call_path(parts) for service, parts in plan.items()}
         reads = {f"{service}.{part}": system.urls[service] + path
                  for service, parts in plan.items() for part, path in parts.items()}
         partial = []

@@ -35,6 +35,11 @@ def slices(account_id: str, now: str) -> dict[str, dict[str, str]]:
     }
 
 
+def call_path(parts: dict[str, str]) -> str:
+    """The one request a service is asked its parts with: a lone part as it is, several through its parts call."""
+    return next(iter(parts.values())) if len(parts) == 1 else f"{PARTS_PATH}?{urlencode(parts)}"
+
+
 @dataclass
 class Part:
     """One part of a parts call, read as a reply is."""
@@ -54,14 +59,12 @@ class Customer360:
 
     def _call(self, service: str, parts: dict[str, str], headers: dict, budget: float) -> dict[str, Reply | Part]:
         """{part: reply} of one service, in one call; any part's 5xx makes the service unavailable."""
-        client = self.clients[service]
+        reply = self.clients[service].request("GET", call_path(parts), headers=headers, timeout=budget)
         if len(parts) == 1:
-            [(part, path)] = parts.items()
-            replies = {part: client.request("GET", path, headers=headers, timeout=budget)}
+            replies = dict.fromkeys(parts, reply)
+        elif reply.status != 200:
+            raise ServiceUnavailable(service, f"HTTP {reply.status}")
         else:
-            reply = client.request("GET", f"{PARTS_PATH}?{urlencode(parts)}", headers=headers, timeout=budget)
-            if reply.status != 200:
-                raise ServiceUnavailable(service, f"HTTP {reply.status}")
             answers = reply.json()
             replies = {part: Part(answers[part]["status"], answers[part]["body"]) for part in parts}
         for reply in replies.values():
