@@ -50,7 +50,10 @@ def _scope(requested_team: str | None) -> tuple[str | None, list[dict]]:
         everyone = directory().all_users(user_api())
         if requested_team not in _selling_teams(everyone):
             requested_team = None
-    team = user.get("team") if user["role"] == "manager" else (requested_team or next(iter(_selling_teams(everyone)), None))
+    if user["role"] == "manager":
+        team = user.get("team")
+    else:
+        team = requested_team or next(iter(_selling_teams(everyone)), None)
     members = [u for u in everyone if u.get("team") == team and u.get("role") in SELLING_ROLES
                and u.get("active", True)]
     return team, sorted(members, key=lambda u: (u["role"] != "rep", (u.get("name") or "").lower()))
