@@ -171,7 +171,7 @@ def bench_import(servers, rows: int, timeout: float = 1800) -> dict:
         processes = _workers(urls, servers.amqp_url)
         _wait_for_queues(servers.amqp_url, CONSUMERS)
         body = contacts_csv(rows)
-        cpu_before = _cpu_seconds(processes[0].pid)
+        cpu_before = {name: _cpu_seconds(p.pid) for name, p in zip(urls, processes)}
         import_id = _start_import(dbs["accounts"], body)
         deadline = time.monotonic() + timeout
         while (job := _job(dbs["accounts"], import_id)).status not in ("done", "failed"):
@@ -179,7 +179,7 @@ def bench_import(servers, rows: int, timeout: float = 1800) -> dict:
                 raise RuntimeError(f"the import did not finish in {timeout} s")
             time.sleep(0.2)
         assert job.status == "done" and job.created == rows, job
-        worker_cpu = _cpu_seconds(processes[0].pid) - cpu_before
+        worker_cpu = _cpu_seconds(processes[0].pid) - cpu_before["accounts"]
         pending = set(CONSUMERS)
         while pending:
             pending = {name for name in pending if _handled(dbs[name]) < rows}
@@ -187,6 +187,7 @@ def bench_import(servers, rows: int, timeout: float = 1800) -> dict:
                 raise RuntimeError(f"consumers still behind after {timeout} s: {sorted(pending)}")
             time.sleep(0.2)
         caught_up = datetime.now(timezone.utc)
+        spent = {name: _cpu_seconds(p.pid) - cpu_before[name] for name, p in zip(urls, processes)}
         import_seconds = (job.finished_at - job.started_at).total_seconds()
         figures = {"rows": rows, "import_rows_per_s": round(rows / import_seconds, 1),
                    "import_seconds": round(import_seconds, 2), "target_rows_per_s": 5000,
@@ -195,7 +196,9 @@ def bench_import(servers, rows: int, timeout: float = 1800) -> dict:
                    "target_catch_up_seconds": 30, "consumers": list(CONSUMERS),
                    # CPU the accounts worker spent meanwhile (the job, and its relay publishing the events):
                    # a figure the other processes on a shared machine do not move
-                   "rows_per_worker_cpu_second": round(rows / worker_cpu, 1) if worker_cpu else None}
+                   "rows_per_worker_cpu_second": round(rows / worker_cpu, 1) if worker_cpu else None,
+                   # CPU-ms per row of each worker process, from the job's start until every consumer caught up
+                   "worker_cpu_ms_per_row": {name: round(seconds * 1000 / rows, 3) for name, seconds in spent.items()}}
     finally:
         for process in processes:
             process.terminate()
@@ -236,6 +239,7 @@ def main(args: list[str]) -> dict:
           f"(ratio {figures['ratio_to_copy']}) and executemany {figures['executemany_rows_per_s']} rows/s "
           f"(ratio {figures['ratio_to_executemany']})")
     print(f"  {figures['rows_per_worker_cpu_second']} rows per CPU second of the accounts worker (job and relay)")
+    print(f"  CPU-ms per row by worker: {figures['worker_cpu_ms_per_row']}")
     print(f"  every consumer ({', '.join(figures['consumers'])}) caught up {figures['catch_up_seconds']} s after "
           f"the import started, {figures['catch_up_after_import_seconds']} s after it ended "
           f"(target ≤ {figures['target_catch_up_seconds']} s)")
