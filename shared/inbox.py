@@ -2,6 +2,7 @@
 transaction as the handler's effect, so a redelivery has no second effect."""
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Callable, Mapping, Sequence
 
 from marshmallow import ValidationError
@@ -59,9 +60,14 @@ def find_handler(handlers: Mapping[str, Handler], routing_key: str) -> Handler |
     if routing_key in handlers:
         return handlers[routing_key]
     for pattern, handler in handlers.items():
-        if ("*" in pattern or "#" in pattern) and topic_matches(pattern, routing_key):
+        if ("*" in pattern or "#" in pattern) and _matches(pattern, routing_key):
             return handler
     return None
+
+
+@lru_cache(maxsize=4096)  # asked of every event a consumer reads, for the same few keys and patterns
+def _matches(pattern: str, routing_key: str) -> bool:
+    return topic_matches(pattern, routing_key)
 
 
 def record_receipt(uow, consumer: str, event: dict) -> bool:
