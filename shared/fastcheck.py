@@ -91,8 +91,10 @@ def _converter(field: fields.Field) -> Callable[[Any], Any] | None:
         return lambda value: value if type(value) is str else _SKIP
     if kind is fields.Integer:
         return lambda value: value if type(value) is int else _SKIP
-    if kind is fields.Boolean:
-        return lambda value: value if value is True or value is False else _SKIP
+    if kind is fields.Boolean:  # True and False, where the field's truthy and falsy sets take them
+        plain = {v for v, taken in ((True, not field.truthy or True in field.truthy),
+                                    (False, not field.falsy or False in field.falsy)) if taken}
+        return lambda value: value if (value is True or value is False) and value in plain else _SKIP
     if kind is fields.Raw:
         return lambda value: value
     if kind is fields.DateTime and _format(field) in ("iso", "iso8601"):

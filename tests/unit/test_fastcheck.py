@@ -142,3 +142,20 @@ def test_the_quick_decode_takes_cadenas_own_events_and_leaves_the_rest_to_the_sd
         assert events._plain(odd) is None
         assert _ours(odd) == _sdk(odd)
     assert events._plain(json.dumps(_body(time=_DROP)).encode()) is None  # the SDK gives it the time it is read
+
+
+def test_fields_whose_options_change_what_loads_are_left_to_marshmallow():
+    from marshmallow import Schema, validate
+
+    class YesNo(Schema):
+        flag = fields.Boolean(truthy={"yes"}, falsy={"no"})
+
+    class Odd(Schema):
+        tags = fields.List(fields.String(), validate=validate.Length(min=1))
+        when = fields.DateTime(format="%d/%m/%Y")
+
+    check = compile_schema(YesNo())
+    assert check({}) and not check({"flag": True})
+    assert YesNo().validate({"flag": True})  # marshmallow refuses it: only "yes" and "no" load
+    assert compile_schema(Odd()) is None
+    assert compile_schema(YesNo(only=("flag",))) is None
