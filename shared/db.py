@@ -295,6 +295,12 @@ class UnitOfWork:
         """Record an event to publish once this unit commits. Returns its id.
         Its data must match the routing key's contract (shared/contracts.py);
         an event a request causes names its principal (``actor_id``)."""
+        row = self.outbox_row(routing_key, subject, data, event_id=event_id)
+        self.session.execute(insert(self.db.tables.outbox), row)
+        return row["event_id"]
+
+    def outbox_row(self, routing_key: str, subject: str | None, data: dict, *, event_id: str | None = None) -> dict:
+        """The outbox row :meth:`publish` writes, for a caller that writes it together with another."""
         from shared.contracts import catalogue, check_changes
 
         actor_id = current_actor_id()
@@ -308,10 +314,8 @@ class UnitOfWork:
             envelope = events.new_event(source=self.db.component, type=routing_key, subject=subject, data=data,
                                         correlation_id=current_request_id(), event_id=event_id,
                                         traceparent=tracing.current_traceparent())
-            self.session.execute(insert(self.db.tables.outbox), {
-                "event_id": event_id, "routing_key": routing_key, "aggregate_id": subject,
-                "body": events.encode(envelope), "created_at": utcnow()})
-        return event_id
+            return {"event_id": event_id, "routing_key": routing_key, "aggregate_id": subject,
+                    "body": events.encode(envelope), "created_at": utcnow()}
 
     def publish_many(self, routing_key: str, items: list[tuple[str | None, dict]], *,
                      correlation_id: str | None = None, actor_id: str | None = None) -> list[str]:

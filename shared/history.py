@@ -16,9 +16,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, MetaData, String, Table, insert, select
+from sqlalchemy import JSON, Column, Index, MetaData, String, Table, bindparam, insert, select
 
 from shared.db import BigId, UTCDateTime, utcnow
 from shared.http import Invalid, NotFound, decode_cursor, encode_cursor
@@ -74,16 +75,41 @@ def diff(before: Mapping | None, after: Mapping | None, ignore: frozenset[str] =
     return changes
 
 
-def _keep(uow, routing_key: str, record_id: str | None, event_id: str, changes: dict,
-          actor_id: str | None = None) -> None:
+def _publish(uow, routing_key: str, record_id: str | None, data: dict, changes: dict,
+             actor_id: str | None = None) -> str:
+    """Publish the event and keep its history entry; on Postgres both rows go in
+    one statement (one round trip), else one INSERT each. Returns the event id."""
+    row = uow.outbox_row(routing_key, record_id, data)
     table = uow.db.tables.history
     if table is None or record_id is None:
-        return
-    # The values as parameters of one statement per table, not .values():
-    # a statement built with its values is a new cache key to compute each time.
-    uow.session.execute(insert(table), {
-        "aggregate": routing_key.split(".")[1], "record_id": str(record_id), "type": routing_key,
-        "event_id": event_id, "actor_id": current_actor_id() or actor_id, "changes": changes, "time": utcnow()})
+        uow.session.execute(insert(uow.db.tables.outbox), row)
+        return row["event_id"]
+    entry = {"aggregate": routing_key.split(".")[1], "record_id": str(record_id), "type": routing_key,
+             "event_id": row["event_id"], "actor_id": current_actor_id() or actor_id, "changes": changes,
+             "time": utcnow()}
+    if uow.db.is_postgres:
+        uow.session.execute(_together(uow.db.tables.outbox, table), {
+            **{f"o_{k}": v for k, v in row.items()}, **{f"h_{k}": v for k, v in entry.items()}})
+    else:
+        # The values as parameters of one statement per table, not .values():
+        # a statement built with its values is a new cache key to compute each time.
+        uow.session.execute(insert(uow.db.tables.outbox), row)
+        uow.session.execute(insert(table), entry)
+    return row["event_id"]
+
+
+@lru_cache(maxsize=64)
+def _together(outbox: Table, history: Table):
+    """``WITH sent AS (INSERT INTO outbox …) INSERT INTO field_history …``: the
+    outbox row and the history entry in one statement, built once per table
+    pair (its values bound per call). The outbox's NOTIFY trigger fires as for
+    an INSERT of its own."""
+    sent = insert(outbox).values({c: bindparam(f"o_{c}") for c in OUTBOX_COLUMNS}).cte("sent")
+    return insert(history).values({c: bindparam(f"h_{c}") for c in HISTORY_COLUMNS}).add_cte(sent)
+
+
+OUTBOX_COLUMNS = ("event_id", "routing_key", "aggregate_id", "body", "created_at")
+HISTORY_COLUMNS = ("aggregate", "record_id", "type", "event_id", "actor_id", "changes", "time")
 
 
 def created_many(uow, routing_key: str, items: list[tuple[str, dict]], *, actor_id: str | None = None,
@@ -104,9 +130,7 @@ def created_many(uow, routing_key: str, items: list[tuple[str, dict]], *, actor_
 
 def created(uow, routing_key: str, record_id: str, data: dict) -> str:
     """Publish a new record; its history starts with every field it was given, from null."""
-    event_id = uow.publish(routing_key, record_id, data)
-    _keep(uow, routing_key, record_id, event_id, diff(None, {k: v for k, v in data.items() if v not in EMPTY}))
-    return event_id
+    return _publish(uow, routing_key, record_id, data, diff(None, {k: v for k, v in data.items() if v not in EMPTY}))
 
 
 def updated(uow, routing_key: str, record_id: str | None, data: dict, *, before: Mapping,
@@ -117,17 +141,13 @@ def updated(uow, routing_key: str, record_id: str | None, data: dict, *, before:
     field); by default the data is the record."""
     changes = diff(before, data if after is None else after)
     extra = {"actor_id": actor_id} if actor_id and not current_actor_id() else {}
-    event_id = uow.publish(routing_key, record_id, {**data, **extra, "changes": changes})
-    _keep(uow, routing_key, record_id, event_id, changes, actor_id)
+    _publish(uow, routing_key, record_id, {**data, **extra, "changes": changes}, changes, actor_id)
     return changes
 
 
 def deleted(uow, routing_key: str, record_id: str, data: dict, deleted_at: datetime) -> str:
     """Publish a (soft) deletion; the history records when it happened."""
-    event_id = uow.publish(routing_key, record_id, data)
-    _keep(uow, routing_key, record_id, event_id,
-          {"deleted_at": {"from": None, "to": deleted_at.isoformat()}})
-    return event_id
+    return _publish(uow, routing_key, record_id, data, {"deleted_at": {"from": None, "to": deleted_at.isoformat()}})
 
 
 def page(session, table: Table, record_id: str, *, limit: int, cursor: str | None) -> dict:

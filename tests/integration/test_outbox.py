@@ -145,3 +145,40 @@ def test_a_publisher_whose_channel_died_says_so_and_the_relay_makes_a_new_one(ac
         thread.join(10)
         ConfirmingPublisher.__init__ = original
         ConfirmingPublisher._killed_one = False
+
+
+def test_an_event_and_its_history_entry_go_in_one_statement_and_wake_the_relay(accounts):
+    """On Postgres history.created/updated/deleted write the outbox row and the
+    history entry with one statement; both rows are there, under one event id,
+    and the outbox trigger's NOTIFY still fires at commit."""
+    import psycopg
+    from sqlalchemy import event
+
+    from shared.db import notify_channel
+
+    url = accounts.db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    listening = psycopg.connect(url, autocommit=True)
+    listening.execute(f"LISTEN {notify_channel('accounts')}")
+    statements: list[str] = []
+    record = lambda *args: statements.append(args[2])  # noqa: E731 (conn, cursor, statement, …)
+    event.listen(accounts.db.engine, "before_cursor_execute", record)
+    try:
+        created = accounts.client.post("/api/v1/contacts", json={"first_name": "Ana", "email": "ana@uno.es"},
+                                       headers=ADMIN).get_json()
+        changed = accounts.client.patch(f"/api/v1/contacts/{created['id']}", json={"title": "Compras"},
+                                        headers=ADMIN)
+        assert changed.status_code == 200
+    finally:
+        event.remove(accounts.db.engine, "before_cursor_execute", record)
+    writes = [s for s in statements if "outbox" in s or "field_history" in s]
+    assert len(writes) == 2 and all(s.lstrip().startswith("WITH sent AS") for s in writes), writes
+    assert [n.channel for n in listening.notifies(timeout=5, stop_after=2)] == [notify_channel("accounts")] * 2
+    listening.close()
+    outbox, history = accounts.db.tables.outbox, accounts.db.tables.history
+    with accounts.db.sessions() as session:
+        sent = session.execute(select(outbox.c.event_id, outbox.c.routing_key).order_by(outbox.c.id)).all()
+        kept = session.execute(select(history.c.event_id, history.c.type, history.c.changes)
+                               .where(history.c.record_id == created["id"]).order_by(history.c.id)).all()
+    assert [(r.event_id, r.routing_key) for r in sent] == [(k.event_id, k.type) for k in kept]
+    assert [k.type for k in kept] == ["accounts.contact.created", "accounts.contact.updated"]
+    assert kept[1].changes == {"title": {"from": None, "to": "Compras"}}
