@@ -20,7 +20,7 @@ from typing import Any, Callable
 from marshmallow import RAISE, Schema, ValidationError, fields
 
 Check = Callable[[Any], bool]
-_SKIP = object()  # a value the field leaves out (missing and not required)
+_SKIP = object()  # a key the payload lacks, or a value not in its field's plain form
 
 
 def compile_schema(schema: Schema) -> Check | None:
