@@ -79,11 +79,10 @@ def _publish(uow, routing_key: str, record_id: str | None, data: dict, changes: 
              actor_id: str | None = None) -> str:
     """Publish the event and keep its history entry; on Postgres both rows go in
     one statement (one round trip), else one INSERT each. Returns the event id."""
-    row = uow.outbox_row(routing_key, record_id, data)
     table = uow.db.tables.history
     if table is None or record_id is None:
-        uow.session.execute(insert(uow.db.tables.outbox), row)
-        return row["event_id"]
+        return uow.publish(routing_key, record_id, data)
+    row = uow.outbox_row(routing_key, record_id, data)
     entry = {"aggregate": routing_key.split(".")[1], "record_id": str(record_id), "type": routing_key,
              "event_id": row["event_id"], "actor_id": current_actor_id() or actor_id, "changes": changes,
              "time": utcnow()}

@@ -45,15 +45,17 @@ def _scope(requested_team: str | None) -> tuple[str | None, list[dict]]:
     everyone = directory().all_users(user_api())
     if user["role"] not in ("manager", "admin"):
         return None, [u for u in everyone if u["id"] == user["id"]] or [user]
-    if user["role"] == "admin" and requested_team and requested_team not in _selling_teams(everyone):
+    teams = _selling_teams(everyone)
+    if user["role"] == "admin" and requested_team and requested_team not in teams:
         directory().forget_users()  # made a moment ago, perhaps: read the users again
         everyone = directory().all_users(user_api())
-        if requested_team not in _selling_teams(everyone):
+        teams = _selling_teams(everyone)
+        if requested_team not in teams:
             requested_team = None
     if user["role"] == "manager":
         team = user.get("team")
     else:
-        team = requested_team or next(iter(_selling_teams(everyone)), None)
+        team = requested_team or next(iter(teams), None)
     members = [u for u in everyone if u.get("team") == team and u.get("role") in SELLING_ROLES
                and u.get("active", True)]
     return team, sorted(members, key=lambda u: (u["role"] != "rep", (u.get("name") or "").lower()))
