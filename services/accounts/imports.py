@@ -16,7 +16,7 @@ from shared.imports_api import Registry
 
 from services.accounts import schemas, service
 from services.accounts.export import ACCOUNT_COLUMNS, CONTACT_COLUMNS
-from services.accounts.models import IMPORT_TABLES, Account, Contact
+from services.accounts.models import IMPORT_TABLES, Account, Contact, account_keys, contact_keys
 
 SOMEONE = "Give at least a first_name, a last_name or an email."
 
@@ -74,7 +74,8 @@ class AccountKind(BulkKind):
         values.update(id=new_id(), owner_id=data.get("owner_id") or job.importer.id, tags=data.get("tags") or [],
                       annual_revenue_amount=money["amount"] if money else None,
                       annual_revenue_currency=money["currency"] if money else None,
-                      version=1, created_at=now, updated_at=now, deleted_at=None)
+                      version=1, created_at=now, updated_at=now, deleted_at=None,
+                      **account_keys(values["tax_id"], values["country"], values["website"], values["name"]))
         return values
 
     def created(self, uow, job: Job, rows: list[dict]) -> None:
@@ -152,7 +153,8 @@ class ContactKind(BulkKind):
         values = {f: data.get(f) for f in service.CONTACT_FIELDS}
         values.update(id=new_id(), owner_id=data.get("owner_id") or job.importer.id,
                       lifecycle_stage=data.get("lifecycle_stage") or "prospect", interests=data.get("interests") or [],
-                      version=1, created_at=now, updated_at=now, deleted_at=None, lifecycle_changed_at=now)
+                      version=1, created_at=now, updated_at=now, deleted_at=None, lifecycle_changed_at=now,
+                      **contact_keys(values["email"], values["phone"], values["first_name"], values["last_name"]))
         return values
 
     def created(self, uow, job: Job, rows: list[dict]) -> None:

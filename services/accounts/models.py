@@ -65,9 +65,8 @@ class Account(Versioned, Base):
     )
 
     def refresh_keys(self) -> None:
-        self.tax_key = normalize.tax_key(self.tax_id, self.country)
-        self.domain_key = normalize.website_domain(self.website)
-        self.name_key = normalize.company_name_key(self.name)
+        for name, value in account_keys(self.tax_id, self.country, self.website, self.name).items():
+            setattr(self, name, value)
 
 
 class Contact(Versioned, Base):
@@ -116,9 +115,21 @@ class Contact(Versioned, Base):
         return " ".join(p for p in (self.first_name, self.last_name) if p) or (self.email or "")
 
     def refresh_keys(self) -> None:
-        self.email_key = normalize.email_key(self.email)
-        self.phone_key = normalize.phone_key(self.phone)
-        self.name_key = normalize.person_name_key(self.first_name, self.last_name)
+        for name, value in contact_keys(self.email, self.phone, self.first_name, self.last_name).items():
+            setattr(self, name, value)
+
+
+def account_keys(tax_id: str | None, country: str | None, website: str | None, name: str | None) -> dict:
+    """An account's comparison keys (duplicates, CONTRACTS §9), for whatever
+    writes its row: the ORM below, or an import's bulk INSERT."""
+    return {"tax_key": normalize.tax_key(tax_id, country), "domain_key": normalize.website_domain(website),
+            "name_key": normalize.company_name_key(name)}
+
+
+def contact_keys(email: str | None, phone: str | None, first_name: str | None, last_name: str | None) -> dict:
+    """A contact's comparison keys, as :func:`account_keys`."""
+    return {"email_key": normalize.email_key(email), "phone_key": normalize.phone_key(phone),
+            "name_key": normalize.person_name_key(first_name, last_name)}
 
 
 @event.listens_for(Account, "before_insert")

@@ -45,3 +45,55 @@ def test_the_migration_keys_the_records_already_there(servers):
         engine.dispose()
     finally:
         servers.drop_database(url)
+
+
+def test_imported_records_are_keyed_and_found_as_duplicates(build):
+    """An import writes its rows with a bulk INSERT, not the ORM: its records get
+    the same comparison keys, so a duplicate that arrives by file is found."""
+    from services.accounts.imports import REGISTRY
+    from shared.imports import run_pending
+
+    accounts = build("accounts")
+    admin = headers("admin")
+    acme = make(accounts, admin, "accounts", name="Acme Ibérica S.L.", website="http://acme.es", tax_id="B11111111")
+    lucia = make(accounts, admin, "contacts", first_name="Lucía", last_name="Pérez", phone="+34 911 222 333",
+                 email="lucia@acme.es")
+    for kind, body in (("accounts", "name,website,tax_id,country\nACME IBERICA SA,https://www.acme.es/,ES-B11111111,ES\n"),
+                       ("contacts", "first_name,last_name,phone,email\nLucia,Perez,911222333,Lucia+crm@ACME.es\n")):
+        reply = accounts.client.post(f"/api/v1/imports?kind={kind}", data=body.encode(),
+                                     headers={**admin, "Content-Type": "text/csv"})
+        assert reply.status_code == 202, reply.get_json()
+    run_pending(accounts.db, REGISTRY.tables, REGISTRY.kinds, "EUR")
+    contacts = reasons_by_ids(found(accounts, admin, "contacts"))
+    assert [(lucia in pair, reasons) for pair, reasons in contacts.items()] == [
+        (True, ["same_email", "same_phone"])]
+    companies = reasons_by_ids(found(accounts, admin, "accounts"))
+    assert [(acme in pair, reasons) for pair, reasons in companies.items()] == [
+        (True, ["same_tax_id", "same_website_domain", "similar_name"])]
+
+
+def test_a_later_migration_keys_what_imports_wrote_without_keys(servers):
+    url = servers.new_database()
+    try:
+        upgrade("accounts", url, "0009")
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO accounts (id, version, created_at, updated_at, name, owner_id, tags, website, tax_id, country) "
+                "VALUES ('a1', 1, now(), now(), 'Bodegas Valdeolmos, S.L.', 'u1', '[]', 'www.valdeolmos.es/x', "
+                "'ES-B12345678', 'ES')"))
+            conn.execute(text(
+                "INSERT INTO contacts (id, version, created_at, updated_at, first_name, last_name, email, phone, "
+                "owner_id, lifecycle_stage, interests) VALUES ('c1', 1, now(), now(), 'José', 'García', "
+                "'Jose+x@Acme.es', '+34 600 111 222', 'u1', 'prospect', '[]'), ('c2', 1, now(), now(), 'Ana', NULL, "
+                "'ana@acme.es', NULL, 'u1', 'prospect', '[]')"))
+            conn.execute(text("UPDATE contacts SET name_key = 'kept as it was' WHERE id = 'c2'"))
+        upgrade("accounts", url)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT tax_key, domain_key, name_key FROM accounts")).one() == \
+                ("B12345678", "valdeolmos.es", "bodegas valdeolmos")
+            assert conn.execute(text("SELECT id, email_key, phone_key, name_key FROM contacts ORDER BY id")).all() == [
+                ("c1", "jose@acme.es", "600111222", "jose garcia"), ("c2", None, None, "kept as it was")]
+        engine.dispose()
+    finally:
+        servers.drop_database(url)
