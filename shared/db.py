@@ -338,6 +338,8 @@ class UnitOfWork:
                                         correlation_id=correlation)
             rows.append({"event_id": envelope["id"], "routing_key": routing_key, "aggregate_id": subject,
                          "body": events.encode(envelope), "created_at": now})
+        from shared.bulk_insert import insert_rows
+
         insert_rows(self.session, self.db.tables.outbox, rows)
         return [r["event_id"] for r in rows]
 
@@ -355,37 +357,6 @@ def dialect_of(target):
     postgres = target.is_postgres if isinstance(target, Database) else \
         target.get_bind().dialect.name == "postgresql"
     return postgresql if postgres else sqlite
-
-
-def insert_rows(session, table: Table, rows: list[dict], *, skip_conflicts: bool = False) -> int:
-    """Insert many rows of one table in the session's transaction; returns
-    how many were written (with ``skip_conflicts``, a row that breaks a
-    unique index is skipped: ON CONFLICT DO NOTHING). On Postgres this is
-    psycopg's executemany, one short prepared statement sent in a pipeline:
-    SQLAlchemy's multi-row VALUES would make psycopg parse a statement of
-    thousands of parameters per page, which costs more than the insert."""
-    if not rows:
-        return 0
-    connection = session.connection()
-    if connection.dialect.name != "postgresql":
-        stmt = insert(table)
-        if skip_conflicts:
-            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-            stmt = sqlite_insert(table).on_conflict_do_nothing()
-        return connection.execute(stmt, rows).rowcount
-    from psycopg.types.json import Json
-
-    names = list(rows[0])
-    columns = [table.c[name] for name in names]
-    as_json = [isinstance(c.type, JSON) for c in columns]
-    sql = (f'INSERT INTO {table.name} ({", ".join(f"{chr(34)}{n}{chr(34)}" for n in names)}) '
-           f'VALUES ({", ".join(["%s"] * len(names))})' + (" ON CONFLICT DO NOTHING" if skip_conflicts else ""))
-    values = [tuple(Json(row[n]) if j and row[n] is not None else row[n] for n, j in zip(names, as_json))
-              for row in rows]
-    with connection.connection.driver_connection.cursor() as cursor:
-        cursor.executemany(sql, values)
-        return cursor.rowcount
 
 
 def money_out(amount: Decimal | None, currency: str | None) -> dict | None:

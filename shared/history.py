@@ -51,6 +51,8 @@ def _plain(value: Any) -> Any:
     """A JSON value (what a client would read), whatever the representation held."""
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
+    if type(value) is list and all(type(item) is str for item in value):  # tags, interests: as they are
+        return list(value)
     return json.loads(json.dumps(value, default=_json_default))
 
 
@@ -115,11 +117,13 @@ def created_many(uow, routing_key: str, items: list[tuple[str, dict]], *, actor_
                  correlation_id: str | None = None) -> list[str]:
     """:func:`created` for a bulk write (an import): one multi-row INSERT for
     the events and one for their history entries."""
+    from shared.bulk_insert import insert_rows
+
     event_ids = uow.publish_many(routing_key, items, correlation_id=correlation_id, actor_id=actor_id)
     table = uow.db.tables.history
     if table is not None and items:
         now, actor = utcnow(), current_actor_id() or actor_id
-        uow.session.execute(insert(table), [
+        insert_rows(uow.session, table, [
             {"aggregate": routing_key.split(".")[1], "record_id": str(record_id), "type": routing_key,
              "event_id": event_id, "actor_id": actor, "time": now,
              "changes": diff(None, {k: v for k, v in data.items() if v not in EMPTY})}

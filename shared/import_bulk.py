@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 
 from shared.auth import Principal
-from shared.db import insert_rows
+from shared.bulk_insert import insert_rows
 from shared.http import Problem
 from shared.imports import Job, Outcome, Row
 

@@ -19,6 +19,7 @@ from sqlalchemy import (JSON, Boolean, Column, ForeignKey, Index, Integer, Large
                         func, insert, or_, select, update)
 
 from shared.auth import Principal
+from shared.bulk_insert import insert_rows
 from shared.db import UTCDateTime, utcnow
 from shared.import_csv import Layout, Spec, rows
 from shared.observability import get_logger
@@ -205,7 +206,7 @@ def _run_batch(db, tables: ImportTables, kind: Kind, job: Job, items: list, done
             uow.session.execute(insert(tables.errors), [
                 {"import_id": job.id, "row": r.number, "errors": e, "cells": r.cells} for r, e in errors])
         if outcome.created and not job.dry_run:
-            uow.session.execute(insert(tables.records), [{"import_id": job.id, "record_id": i} for i in outcome.created])
+            insert_rows(uow.session, tables.records, [{"import_id": job.id, "record_id": i} for i in outcome.created])
         values = dict(processed=t.c.processed + len(items), created=t.c.created + len(outcome.created),
                       updated=t.c.updated + outcome.updated, failed=t.c.failed + len(errors), heartbeat_at=utcnow())
         if last:  # the file is not needed any more (errors.csv keeps the refused rows' cells)

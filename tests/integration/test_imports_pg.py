@@ -88,6 +88,22 @@ def test_match_updates_live_contacts_and_a_clash_is_a_row_error(accounts):
     assert status(accounts, clash)["errors"][0]["errors"]["email"][0].startswith("Already used by contact ")
 
 
+def test_an_address_taken_after_the_batch_was_checked_is_a_row_error_and_the_rest_lands(accounts, monkeypatch):
+    """The batch's COPY is refused by the unique index; its savepoint goes
+    back and the rows go again one by one, skipping the taken one."""
+    from services.accounts.imports import ContactKind
+
+    start(accounts, "email\nana3@bench.example\n")
+    run(accounts)
+    monkeypatch.setattr(ContactKind, "_unique", lambda *args: None)  # as if another writer came in between
+    import_id = start(accounts, contacts_csv(5))
+    run(accounts)
+    job = status(accounts, import_id)
+    assert (job["status"], job["created"], job["failed"]) == ("done", 4, 1)
+    assert job["errors"][0]["row"] == 5 and job["errors"][0]["errors"] == {"email": ["Already used by another record."]}
+    assert counts(accounts) == (5, 5)
+
+
 def test_a_crash_mid_import_leaves_whole_batches_and_the_rerun_does_not_duplicate(accounts, monkeypatch):
     import_id = start(accounts, contacts_csv(1_000))
     real = import_jobs._run_batch
