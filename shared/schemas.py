@@ -97,6 +97,32 @@ if "local" in email_validator.SPECIAL_USE_DOMAIN_NAMES:
     email_validator.SPECIAL_USE_DOMAIN_NAMES.remove("local")
 
 
+def _remember_domains() -> None:
+    """Most of ``validate_email``'s work is checking the domain (IDNA rules
+    for each character), and a file of contacts repeats a few domains
+    thousands of times: each domain's answer is remembered. It depends on
+    the domain, the two flags passed and the module's constants alone; a
+    refused domain is checked again each time (its error is not kept)."""
+    import importlib
+    from functools import lru_cache
+
+    module = importlib.import_module("email_validator.validate_email")
+    check = module.validate_email_domain_name
+
+    @lru_cache(maxsize=4096)
+    def remembered(domain: str, test_environment: bool, globally_deliverable: bool) -> dict:
+        return check(domain, test_environment=test_environment, globally_deliverable=globally_deliverable)
+
+    def validate_email_domain_name(domain, test_environment=False, globally_deliverable=True):
+        return dict(remembered(domain, test_environment, globally_deliverable))
+
+    validate_email_domain_name.remembered, validate_email_domain_name.original = remembered, check
+    module.validate_email_domain_name = validate_email_domain_name
+
+
+_remember_domains()
+
+
 class Email(fields.String):
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
