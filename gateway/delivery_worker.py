@@ -24,7 +24,7 @@ from shared.bus import Consumer, QueueSpec
 from shared.config import Settings
 from shared.db import Database, utcnow
 from shared.observability import configure_logging, get_logger
-from shared.worker import serve_metrics, window_consumer
+from shared.worker import serve_metrics, window_consumer, yielding
 
 from gateway import delivery
 from gateway.lanes import Lanes
@@ -172,7 +172,7 @@ class DeliveryWorker:
         return [("webhook-dispatcher", self.run_dispatcher), *senders]
 
     def targets(self) -> list[tuple[str, Callable[[], None]]]:
-        return [("webhook-consumer", self.consumer().run), *self.sending()]
+        return [("webhook-consumer", yielding(self.consumer().run, self.settings.consumer_nice)), *self.sending()]
 
     def run_forever(self) -> None:
         configure_logging(self.settings.component)

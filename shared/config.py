@@ -133,6 +133,9 @@ class Settings:
     consumer_prefetch: int = 250
     # How long a consumer under a steady stream waits to fill a window (s).
     consumer_linger: float = 0.1
+    # How much lower the consumers' threads run than the rest (Linux nice, 0-19): under a
+    # full machine, requests and imports go first and consumers take larger windows.
+    consumer_nice: int = 10
     relay_batch: int = 500
     # How long the relay, woken while commits come several per pass, waits for more (s).
     relay_linger: float = 0.02
@@ -211,6 +214,7 @@ def load(component: str, **overrides) -> Settings:
         consumer_delivery_limit=int(env.get("CADENA_DELIVERY_LIMIT", "5")),
         consumer_prefetch=int(env.get("CADENA_CONSUMER_PREFETCH", "250")),
         consumer_linger=float(env.get("CADENA_CONSUMER_LINGER_MS", "100")) / 1000,
+        consumer_nice=min(19, max(0, int(env.get("CADENA_CONSUMER_NICE", "10")))),
         relay_batch=int(env.get("CADENA_RELAY_BATCH", "500")),
         relay_linger=float(env.get("CADENA_RELAY_LINGER_MS", "20")) / 1000,
         jwt_private_key_file=env.get("CADENA_JWT_PRIVATE_KEY_FILE"),

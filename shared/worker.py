@@ -2,7 +2,9 @@
 its scheduled jobs, each on its own thread with its own broker connection."""
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import threading
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
@@ -80,7 +82,7 @@ class Worker:
     def threads(self) -> list[threading.Thread]:
         targets: list[tuple[str, Callable]] = [("relay", self.relay().run)]
         if self.handlers:
-            targets.append(("consumer", self.consumer().run))
+            targets.append(("consumer", yielding(self.consumer().run, self.settings.consumer_nice)))
         if self.jobs:
             targets.append(("jobs", self._run_jobs))
         targets.extend(self.extra)
@@ -106,6 +108,23 @@ class Worker:
             thread.join(timeout=10)
         self.db.dispose()
         log.info("worker_stopped", component=self.settings.component)
+
+
+def yielding(run: Callable[[], None], nice: int) -> Callable[[], None]:
+    """``run`` on a thread whose CPU priority is ``nice`` lower than the
+    process's (on Linux a thread has a nice value of its own). Consumers keep
+    replicas, the timeline and search up to date: when the machine is full,
+    requests and imports go first, and the consumers, a little behind, take
+    larger windows, which cost less per event."""
+    def target() -> None:
+        if nice and sys.platform.startswith("linux"):
+            try:
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), os.getpriority(os.PRIO_PROCESS, 0) + nice)
+            except OSError as exc:
+                log.warning("consumer_priority_unchanged", error=str(exc))
+        run()
+
+    return target
 
 
 def window_consumer(settings: Settings, db: Database, queue: QueueSpec, handlers: Mapping[str, inbox.Handler],
