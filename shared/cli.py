@@ -135,6 +135,8 @@ def serve(component, bind):
         raise Failure(f"unknown component '{component}'; choose one of: {', '.join(config.COMPONENTS)}")
     from gunicorn.app.base import BaseApplication
 
+    from shared import web_errors
+
     workers, threads = config.web_size()
     if workers > 1 and not config.multiprocess_metrics_dir():
         metrics_dir = config.var_dir() / "metrics" / component
@@ -145,6 +147,7 @@ def serve(component, bind):
 
     class Server(BaseApplication):
         def load_config(self):
+            web_errors.install()
             self.cfg.set("bind", bind or f"127.0.0.1:{_port_of(component)}")
             self.cfg.set("workers", workers)
             self.cfg.set("threads", threads)

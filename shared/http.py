@@ -21,7 +21,8 @@ TYPE_BASE = "https://cadena.dev/problems/"
 DEFAULT_SLUGS = {400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found",
                  405: "method-not-allowed", 406: "not-acceptable", 409: "conflict", 412: "stale-version",
                  413: "payload-too-large", 415: "unsupported-media-type", 422: "validation",
-                 428: "precondition-required", 429: "too-many-requests", 500: "internal-error",
+                 414: "uri-too-long", 428: "precondition-required", 429: "too-many-requests",
+                 431: "headers-too-large", 500: "internal-error", 501: "not-implemented",
                  503: "service-unavailable"}
 
 

@@ -2,6 +2,7 @@
 and the events as an outside system receives them."""
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -52,6 +53,35 @@ def test_bad_input_is_a_clear_problem_and_writes_nothing(system):
     malformed = system.request("POST", "/api/v1/accounts", raw=b"{oops", headers={"Content-Type": "application/json"})
     assert malformed.status == 400 and malformed.json()["status"] == 400
     assert system.get("/api/v1/accounts?q=Nunca%20Creada").json()["items"] == before == []
+
+
+def _raw_exchange(system, request: bytes) -> tuple[int, dict, bytes]:
+    """Bytes straight onto the gateway's socket: what an HTTP client would refuse to send."""
+    import socket
+    from urllib.parse import urlsplit
+
+    where = urlsplit(system.url)
+    with socket.create_connection((where.hostname, where.port), timeout=10) as sock:
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    return int(lines[0].split()[1]), headers, body
+
+
+def test_a_request_the_web_server_cannot_read_is_a_problem_too(system):
+    """gunicorn answers these itself, before the application: still problem+json."""
+    for request, status in ((b"GET /api/v1/accounts/\xc3\xb1 HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+                            (b"NOT-HTTP\r\n\r\n", 400),
+                            (b"GET /api/v1/accounts?q=" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414)):
+        code, headers, body = _raw_exchange(system, request)
+        assert code == status and headers["Content-Type"] == "application/problem+json", (code, headers, body[:200])
+        problem = json.loads(body)
+        assert problem["status"] == status and problem["type"].startswith("https://cadena.dev/problems/")
+        assert problem["detail"] and headers["X-Request-ID"]
 
 
 def test_idempotency_key_through_the_gateway(system):

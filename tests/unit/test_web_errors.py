@@ -1,0 +1,56 @@
+"""What the web process writes for a request gunicorn refuses itself
+(shared/web_errors.py): a problem+json a client can read, saying what to do."""
+from __future__ import annotations
+
+import json
+import socket
+
+import pytest
+
+from shared import web_errors
+
+
+def _written(status: int, reason: str, message: str) -> tuple[str, dict, dict]:
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        web_errors.write_problem(ours, status, reason, message)
+        ours.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := theirs.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    assert int(headers["Content-Length"]) == len(body)
+    return lines[0], headers, json.loads(body)
+
+
+@pytest.mark.parametrize("status, reason, slug, hint", [
+    (400, "Bad Request", "bad-request", "percent-encode"),
+    (414, "URI Too Long", "uri-too-long", "Shorten the address"),
+    (431, "Request Header Fields Too Large", "headers-too-large", "fewer or shorter headers"),
+    (501, "Not Implemented", "not-implemented", "chunked"),
+])
+def test_a_refused_request_gets_a_problem_with_its_next_step(status, reason, slug, hint):
+    line, headers, problem = _written(status, reason, "Invalid Request Line 'GET /\u00f1'")
+    assert line == f"HTTP/1.1 {status} {reason}"
+    assert headers["Content-Type"] == "application/problem+json" and headers["Connection"] == "close"
+    assert headers["X-Request-ID"]
+    assert problem["type"] == f"https://cadena.dev/problems/{slug}" and problem["status"] == status
+    assert problem["title"] == reason and hint in problem["detail"]
+
+
+def test_an_error_of_the_server_itself_says_nothing_of_the_request():
+    _, _, problem = _written(500, "Internal Server Error", "")
+    assert problem["type"].endswith("/internal-error") and "try again" in problem["detail"]
+
+
+def test_the_web_process_puts_it_in_gunicorns_place():
+    from gunicorn import util
+
+    original = util.write_error
+    try:
+        web_errors.install()
+        assert util.write_error is web_errors.write_problem
+    finally:
+        util.write_error = original
