@@ -20,7 +20,8 @@ def accounts(build):
 
 def contact(email: str | None, **more) -> dict:
     now = datetime(2026, 11, 27, 10, 0, tzinfo=timezone.utc)
-    return {"id": str(uuid.uuid4()), "first_name": "Ana", "email": email, "owner_id": "u1", "lifecycle_stage": "prospect",
+    return {"id": str(uuid.uuid4()), "first_name": "Ana", "email": email, "owner_id": "u1",
+            "lifecycle_stage": "prospect",
             "interests": ["vino", "queso"], "version": 1, "created_at": now, "updated_at": now, **more}
 
 
@@ -47,8 +48,8 @@ def test_a_row_a_unique_index_refuses_is_skipped_and_the_transaction_goes_on(acc
     with accounts.db.transaction() as uow:
         insert_rows(uow.session, contacts, [contact("taken@uno.es")])
     with accounts.db.transaction() as uow:
-        written = insert_rows(uow.session, contacts, [contact("a@uno.es"), contact("TAKEN@uno.es"), contact("b@uno.es")],
-                              skip_conflicts=True)
+        rows = [contact("a@uno.es"), contact("TAKEN@uno.es"), contact("b@uno.es")]
+        written = insert_rows(uow.session, contacts, rows, skip_conflicts=True)
         assert written == 2
         insert_rows(uow.session, contacts, [contact("after@uno.es")])  # the COPY's savepoint left it usable
     assert live_emails(accounts) == ["a@uno.es", "after@uno.es", "b@uno.es", "taken@uno.es"]

@@ -58,7 +58,8 @@ def test_imported_records_are_keyed_and_found_as_duplicates(build):
     acme = make(accounts, admin, "accounts", name="Acme Ibérica S.L.", website="http://acme.es", tax_id="B11111111")
     lucia = make(accounts, admin, "contacts", first_name="Lucía", last_name="Pérez", phone="+34 911 222 333",
                  email="lucia@acme.es")
-    for kind, body in (("accounts", "name,website,tax_id,country\nACME IBERICA SA,https://www.acme.es/,ES-B11111111,ES\n"),
+    for kind, body in (("accounts", "name,website,tax_id,country\n"
+                                    "ACME IBERICA SA,https://www.acme.es/,ES-B11111111,ES\n"),
                        ("contacts", "first_name,last_name,phone,email\nLucia,Perez,911222333,Lucia+crm@ACME.es\n")):
         reply = accounts.client.post(f"/api/v1/imports?kind={kind}", data=body.encode(),
                                      headers={**admin, "Content-Type": "text/csv"})
