@@ -9,6 +9,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from tests.support.broker import Listener
+from tests.support.raw_http import read_answer
 from tests.support.wait import until
 
 
@@ -63,13 +64,8 @@ def _raw_exchange(system, request: bytes) -> tuple[int, dict, bytes]:
     where = urlsplit(system.url)
     with socket.create_connection((where.hostname, where.port), timeout=10) as sock:
         sock.sendall(request)
-        answer = b""
-        while chunk := sock.recv(65536):
-            answer += chunk
-    head, _, body = answer.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    headers = dict(line.split(": ", 1) for line in lines[1:])
-    return int(lines[0].split()[1]), headers, body
+        line, headers, body = read_answer(sock)
+    return int(line.split()[1]), headers, body
 
 
 def test_a_request_the_web_server_cannot_read_is_a_problem_too(system):

@@ -1,6 +1,7 @@
 """Duplicates on Postgres: the keys' GROUP BY and the migration that keys the records already there."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import create_engine, text
 
 from shared.migrations import upgrade
@@ -22,10 +23,13 @@ def test_duplicate_contacts_and_accounts_on_postgres(build):
         frozenset({acme, copy}): ["same_website_domain", "similar_name"]}
 
 
-def test_the_migration_keys_the_records_already_there(servers):
+@pytest.mark.parametrize("revision", ["0003", "0009"])
+def test_migrations_key_the_records_already_there(servers, revision):
+    """0007 keys the records written before there were keys; 0010 those an
+    import wrote without them, and leaves a record that has keys alone."""
     url = servers.new_database()
     try:
-        upgrade("accounts", url, "0003")
+        upgrade("accounts", url, revision)
         engine = create_engine(url)
         with engine.begin() as conn:
             conn.execute(text(
@@ -36,12 +40,18 @@ def test_the_migration_keys_the_records_already_there(servers):
                 "INSERT INTO contacts (id, version, created_at, updated_at, first_name, last_name, email, phone, "
                 "owner_id, lifecycle_stage, interests) VALUES ('c1', 1, now(), now(), 'José', 'García', "
                 "'Jose+x@Acme.es', '+34 600 111 222', 'u1', 'prospect', '[]')"))
+            if revision == "0009":
+                conn.execute(text(
+                    "INSERT INTO contacts (id, version, created_at, updated_at, first_name, email, owner_id, "
+                    "lifecycle_stage, interests, name_key) VALUES ('c2', 1, now(), now(), 'Ana', 'ana@acme.es', 'u1', "
+                    "'prospect', '[]', 'kept as it was')"))
         upgrade("accounts", url)
         with engine.connect() as conn:
             assert conn.execute(text("SELECT tax_key, domain_key, name_key FROM accounts")).one() == \
                 ("B12345678", "valdeolmos.es", "bodegas valdeolmos")
-            assert conn.execute(text("SELECT email_key, phone_key, name_key FROM contacts")).one() == \
-                ("jose@acme.es", "600111222", "jose garcia")
+            keyed = conn.execute(text("SELECT id, email_key, phone_key, name_key FROM contacts ORDER BY id")).all()
+        assert keyed == [("c1", "jose@acme.es", "600111222", "jose garcia")] + (
+            [("c2", None, None, "kept as it was")] if revision == "0009" else [])
         engine.dispose()
     finally:
         servers.drop_database(url)
@@ -71,30 +81,3 @@ def test_imported_records_are_keyed_and_found_as_duplicates(build):
     companies = reasons_by_ids(found(accounts, admin, "accounts"))
     assert [(acme in pair, reasons) for pair, reasons in companies.items()] == [
         (True, ["same_tax_id", "same_website_domain", "similar_name"])]
-
-
-def test_a_later_migration_keys_what_imports_wrote_without_keys(servers):
-    url = servers.new_database()
-    try:
-        upgrade("accounts", url, "0009")
-        engine = create_engine(url)
-        with engine.begin() as conn:
-            conn.execute(text(
-                "INSERT INTO accounts (id, version, created_at, updated_at, name, owner_id, tags, website, tax_id, country) "
-                "VALUES ('a1', 1, now(), now(), 'Bodegas Valdeolmos, S.L.', 'u1', '[]', 'www.valdeolmos.es/x', "
-                "'ES-B12345678', 'ES')"))
-            conn.execute(text(
-                "INSERT INTO contacts (id, version, created_at, updated_at, first_name, last_name, email, phone, "
-                "owner_id, lifecycle_stage, interests) VALUES ('c1', 1, now(), now(), 'José', 'García', "
-                "'Jose+x@Acme.es', '+34 600 111 222', 'u1', 'prospect', '[]'), ('c2', 1, now(), now(), 'Ana', NULL, "
-                "'ana@acme.es', NULL, 'u1', 'prospect', '[]')"))
-            conn.execute(text("UPDATE contacts SET name_key = 'kept as it was' WHERE id = 'c2'"))
-        upgrade("accounts", url)
-        with engine.connect() as conn:
-            assert conn.execute(text("SELECT tax_key, domain_key, name_key FROM accounts")).one() == \
-                ("B12345678", "valdeolmos.es", "bodegas valdeolmos")
-            assert conn.execute(text("SELECT id, email_key, phone_key, name_key FROM contacts ORDER BY id")).all() == [
-                ("c1", "jose@acme.es", "600111222", "jose garcia"), ("c2", None, None, "kept as it was")]
-        engine.dispose()
-    finally:
-        servers.drop_database(url)

@@ -8,6 +8,7 @@ import socket
 import pytest
 
 from shared import web_errors
+from tests.support.raw_http import read_answer
 
 
 def _written(status: int, reason: str, message: str) -> tuple[str, dict, dict]:
@@ -15,14 +16,9 @@ def _written(status: int, reason: str, message: str) -> tuple[str, dict, dict]:
     with ours, theirs:
         web_errors.write_problem(ours, status, reason, message)
         ours.shutdown(socket.SHUT_WR)
-        answer = b""
-        while chunk := theirs.recv(65536):
-            answer += chunk
-    head, _, body = answer.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    headers = dict(line.split(": ", 1) for line in lines[1:])
+        line, headers, body = read_answer(theirs)
     assert int(headers["Content-Length"]) == len(body)
-    return lines[0], headers, json.loads(body)
+    return line, headers, json.loads(body)
 
 
 @pytest.mark.parametrize("status, reason, slug, hint", [
