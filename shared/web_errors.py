@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import uuid
 
-from shared.http import PROBLEM, problem_type
-
 
 NEXT_STEP = {
     414: "Shorten the address (at most 8,190 bytes in the request line).",
@@ -24,6 +22,10 @@ READ_AGAIN = "Send valid HTTP/1.1 with an ASCII path and headers (percent-encode
 
 def write_problem(sock, status_int: int, reason: str, mesg: str) -> None:
     from gunicorn.util import write_nonblock
+
+    # Imported here, in a worker that has it already: the master that installs
+    # this stays small (shared.http brings Flask, about 20 MB in each master).
+    from shared.http import PROBLEM, problem_type
 
     if status_int >= 500 and status_int != 501:
         detail = "The server could not handle the request; try again."

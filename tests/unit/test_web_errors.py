@@ -50,3 +50,13 @@ def test_the_web_process_puts_it_in_gunicorns_place():
         assert util.write_error is web_errors.write_problem
     finally:
         util.write_error = original
+
+
+def test_the_gunicorn_master_that_installs_it_does_not_load_flask():
+    """The master forks the workers and stays small: about 20 MB each if it did."""
+    import subprocess
+    import sys
+
+    loaded = subprocess.run([sys.executable, "-c", "import sys, shared.web_errors; print('flask' in sys.modules)"],
+                            capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "False"
