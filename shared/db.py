@@ -320,9 +320,10 @@ class UnitOfWork:
     def publish_many(self, routing_key: str, items: list[tuple[str | None, dict]], *,
                      correlation_id: str | None = None, actor_id: str | None = None) -> list[str]:
         """:meth:`publish` for many events of one routing key (a bulk write):
-        each is checked against the contract, and they are written with one
-        multi-row INSERT. ``actor_id``: whose work it is (an import's importer)
-        when no request says so. Returns their ids, in order."""
+        each is checked against the contract, and they are written at once
+        (``shared.bulk_insert``: COPY on Postgres). ``actor_id``: whose work
+        it is (an import's importer) when no request says so. Returns their
+        ids, in order."""
         from shared.contracts import catalogue, check_changes
 
         correlation, now = correlation_id or current_request_id(), utcnow()

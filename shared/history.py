@@ -115,8 +115,8 @@ HISTORY_COLUMNS = ("aggregate", "record_id", "type", "event_id", "actor_id", "ch
 
 def created_many(uow, routing_key: str, items: list[tuple[str, dict]], *, actor_id: str | None = None,
                  correlation_id: str | None = None) -> list[str]:
-    """:func:`created` for a bulk write (an import): one multi-row INSERT for
-    the events and one for their history entries."""
+    """:func:`created` for a bulk write (an import): the events written at
+    once, then their history entries (``shared.bulk_insert``: COPY on Postgres)."""
     from shared.bulk_insert import insert_rows
 
     event_ids = uow.publish_many(routing_key, items, correlation_id=correlation_id, actor_id=actor_id)

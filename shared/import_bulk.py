@@ -1,8 +1,9 @@
 """The bulk path of an import: a batch of rows checked together (one query
-per check, not one per row), the new records written with one multi-row
-INSERT … ON CONFLICT DO NOTHING, the matched ones updated, and every event
-written to the outbox in the same transaction (``UnitOfWork.publish_many``
-checks each against its contract). A dry run does all of it inside a
+per check, not one per row), the new records written at once
+(``shared.bulk_insert``: COPY, or INSERT … ON CONFLICT DO NOTHING when a
+record written meanwhile holds a unique value), the matched ones updated,
+and every event written to the outbox in the same transaction
+(``UnitOfWork.publish_many`` checks each against its contract). A dry run does all of it inside a
 savepoint and rolls it back, so it finds exactly what the real run would.
 
 A kind (services/<name>/imports.py) says how its rows become records:
