@@ -153,7 +153,7 @@ def serve(component, bind):
             self.cfg.set("threads", threads)
             self.cfg.set("worker_class", "gthread" if threads > 1 else "sync")
             self.cfg.set("timeout", 30)
-            self.cfg.set("limit_request_line", 8190)  # long filter URLs; beyond it gunicorn answers itself
+            self.cfg.set("limit_request_line", web_errors.REQUEST_LINE_LIMIT)
             self.cfg.set("graceful_timeout", 10)
             self.cfg.set("accesslog", None)
             self.cfg.set("proc_name", f"cadena-{component}")

@@ -57,9 +57,8 @@ def encode(event: dict[str, Any]) -> bytes:
     byte as the SDK writes it (a test holds the two equal); anything else
     goes through the SDK, which checks it against the spec."""
     if _in_our_form(event) and _JSON_DATA.match(event.get("datacontenttype", "application/json")):
-        moment = datetime.fromisoformat(event["time"]).isoformat()
         body = {k: v for k, v in event.items() if k != "data"}
-        body["time"] = moment[:-6] + "Z" if moment.endswith("+00:00") else moment
+        body["time"] = _sdk_time(datetime.fromisoformat(event["time"]))
         body["data"] = event["data"]
         return json.dumps(body, default=_sdk_default).encode("utf-8")
     return _encode_with_sdk(event)
@@ -71,12 +70,17 @@ def _encode_with_sdk(event: dict[str, Any]) -> bytes:
     return _format.write(CloudEvent(attributes, event["data"]))
 
 
+def _sdk_time(moment: datetime) -> str:
+    """A time as the SDK writes it: RFC 3339, with ``Z`` for UTC."""
+    text = moment.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
 def _sdk_default(value: Any) -> Any:
     """What the SDK's JSON encoder writes for a value json does not know: a
-    time as RFC 3339 with ``Z`` for UTC; anything else is refused, as there."""
+    time as :func:`_sdk_time`; anything else is refused, as there."""
     if isinstance(value, datetime):
-        moment = value.isoformat()
-        return moment[:-6] + "Z" if moment.endswith("+00:00") else moment
+        return _sdk_time(value)
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 

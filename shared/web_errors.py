@@ -12,8 +12,9 @@ import json
 import uuid
 
 
+REQUEST_LINE_LIMIT = 8190  # bytes: long filter URLs fit; beyond it gunicorn answers itself (414)
 NEXT_STEP = {
-    414: "Shorten the address (at most 8,190 bytes in the request line).",
+    414: f"Shorten the address (at most {REQUEST_LINE_LIMIT:,} bytes in the request line).",
     431: "Send fewer or shorter headers.",
     501: "Send the body with Content-Length or chunked transfer encoding.",
 }
