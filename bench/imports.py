@@ -25,6 +25,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import func, insert, select
 
+from bench import cpu
 from shared import config
 from shared.migrations import upgrade
 
@@ -113,6 +114,27 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _meter(servers, urls: dict[str, str], processes: list[subprocess.Popen]):
+    """A CPU meter over the workers (by component), our databases' Postgres
+    backends and the broker; and the finder of backends, to close after."""
+    from bench.system import libpq
+
+    backends = cpu.postgres_backends(libpq(servers.pg_admin_url), [url.rsplit("/", 1)[1] for url in urls.values()])
+    workers = {p.pid: name for p, name in zip(processes, urls)}
+
+    def find() -> dict[int, str]:
+        return {**workers, **backends(), **{pid: "rabbitmq" for pid in cpu.broker_pids()}}
+
+    return cpu.Meter(find), backends
+
+
+def _cpu_figures(spent: dict[str, float], rows: int) -> dict:
+    per_row = {name: round(ms / rows, 3) for name, ms in spent.items()}
+    total = sum(spent.values()) / rows
+    return {"cpu_ms_per_row": per_row, "cpu_ms_per_row_total": round(total, 3),
+            "ceiling_rows_per_s": round((os.cpu_count() or 1) * 1000 / total, 1) if total else None}
+
+
 def _handled(db) -> int:
     inbox = db.tables.inbox
     with db.sessions() as session:
@@ -160,6 +182,45 @@ def _raw(servers, rows: int) -> dict:
         servers.drop_database(url)
 
 
+def _measure(servers, urls: dict[str, str], dbs: dict, processes: list[subprocess.Popen], rows: int,
+             timeout: float) -> dict:
+    """One import into the running workers: its rate, the consumers' catch-up and the CPU it all took."""
+    body = contacts_csv(rows)
+    meter, backends = _meter(servers, urls, processes)
+    try:
+        accounts_before = _cpu_seconds(processes[0].pid)
+        meter.start()
+        import_id = _start_import(dbs["accounts"], body)
+        deadline = time.monotonic() + timeout
+        while (job := _job(dbs["accounts"], import_id)).status not in ("done", "failed"):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the import did not finish in {timeout} s")
+            time.sleep(0.2)
+        assert job.status == "done" and job.created == rows, job
+        worker_cpu = _cpu_seconds(processes[0].pid) - accounts_before
+        pending = set(CONSUMERS)
+        while pending:
+            pending = {name for name in pending if _handled(dbs[name]) < rows}
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"consumers still behind after {timeout} s: {sorted(pending)}")
+            time.sleep(0.2)
+        caught_up = datetime.now(timezone.utc)
+        spent = meter.stop()
+    finally:
+        backends.close()
+    import_seconds = (job.finished_at - job.started_at).total_seconds()
+    return {"rows": rows, "import_rows_per_s": round(rows / import_seconds, 1),
+            "import_seconds": round(import_seconds, 2), "target_rows_per_s": 5000,
+            "catch_up_seconds": round((caught_up - job.started_at).total_seconds(), 2),
+            "catch_up_after_import_seconds": round((caught_up - job.finished_at).total_seconds(), 2),
+            "target_catch_up_seconds": 30, "consumers": list(CONSUMERS),
+            # CPU the accounts worker spent until the job ended (the job, and its relay publishing the
+            # events): a figure the other processes on a shared machine do not move
+            "rows_per_worker_cpu_second": round(rows / worker_cpu, 1) if worker_cpu else None,
+            # from the job's start until every consumer caught up: each worker, Postgres, the broker
+            **_cpu_figures(spent, rows)}
+
+
 def bench_import(servers, rows: int, timeout: float = 1800) -> dict:
     urls = {name: servers.new_database(f"cadena_bench_{name}") for name in ("accounts", *CONSUMERS)}
     processes: list[subprocess.Popen] = []
@@ -170,35 +231,7 @@ def bench_import(servers, rows: int, timeout: float = 1800) -> dict:
             dbs[name] = _open(name, url, servers.amqp_url)
         processes = _workers(urls, servers.amqp_url)
         _wait_for_queues(servers.amqp_url, CONSUMERS)
-        body = contacts_csv(rows)
-        cpu_before = {name: _cpu_seconds(p.pid) for name, p in zip(urls, processes)}
-        import_id = _start_import(dbs["accounts"], body)
-        deadline = time.monotonic() + timeout
-        while (job := _job(dbs["accounts"], import_id)).status not in ("done", "failed"):
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the import did not finish in {timeout} s")
-            time.sleep(0.2)
-        assert job.status == "done" and job.created == rows, job
-        worker_cpu = _cpu_seconds(processes[0].pid) - cpu_before["accounts"]
-        pending = set(CONSUMERS)
-        while pending:
-            pending = {name for name in pending if _handled(dbs[name]) < rows}
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"consumers still behind after {timeout} s: {sorted(pending)}")
-            time.sleep(0.2)
-        caught_up = datetime.now(timezone.utc)
-        spent = {name: _cpu_seconds(p.pid) - cpu_before[name] for name, p in zip(urls, processes)}
-        import_seconds = (job.finished_at - job.started_at).total_seconds()
-        figures = {"rows": rows, "import_rows_per_s": round(rows / import_seconds, 1),
-                   "import_seconds": round(import_seconds, 2), "target_rows_per_s": 5000,
-                   "catch_up_seconds": round((caught_up - job.started_at).total_seconds(), 2),
-                   "catch_up_after_import_seconds": round((caught_up - job.finished_at).total_seconds(), 2),
-                   "target_catch_up_seconds": 30, "consumers": list(CONSUMERS),
-                   # CPU the accounts worker spent meanwhile (the job, and its relay publishing the events):
-                   # a figure the other processes on a shared machine do not move
-                   "rows_per_worker_cpu_second": round(rows / worker_cpu, 1) if worker_cpu else None,
-                   # CPU-ms per row of each worker process, from the job's start until every consumer caught up
-                   "worker_cpu_ms_per_row": {name: round(seconds * 1000 / rows, 3) for name, seconds in spent.items()}}
+        figures = _measure(servers, urls, dbs, processes, rows, timeout)
     finally:
         for process in processes:
             process.terminate()
@@ -239,7 +272,10 @@ def main(args: list[str]) -> dict:
           f"(ratio {figures['ratio_to_copy']}) and executemany {figures['executemany_rows_per_s']} rows/s "
           f"(ratio {figures['ratio_to_executemany']})")
     print(f"  {figures['rows_per_worker_cpu_second']} rows per CPU second of the accounts worker (job and relay)")
-    print(f"  CPU-ms per row by worker: {figures['worker_cpu_ms_per_row']}")
+    print(f"  CPU-ms per row, from the job's start until the last consumer caught up: "
+          f"{figures['cpu_ms_per_row']} ({figures['cpu_ms_per_row_total']} in all); at that cost this machine's "
+          f"{os.cpu_count()} cores, busy with nothing else, would carry at most {figures['ceiling_rows_per_s']} rows/s "
+          f"with every consumer keeping pace")
     print(f"  every consumer ({', '.join(figures['consumers'])}) caught up {figures['catch_up_seconds']} s after "
           f"the import started, {figures['catch_up_after_import_seconds']} s after it ended "
           f"(target ≤ {figures['target_catch_up_seconds']} s)")

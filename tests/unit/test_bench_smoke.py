@@ -123,6 +123,12 @@ def test_import_bench_runs(servers):
     figures = bench_import(servers, 50, timeout=180)
     assert figures["rows"] == 50 and figures["import_rows_per_s"] > 0 and figures["catch_up_seconds"] > 0
     assert figures["copy_rows_per_s"] > 0 and figures["executemany_rows_per_s"] > 0
+    # where the CPU went: every worker by name, the Postgres backends and the broker, and the ceiling they set
+    assert {"accounts", "gateway", "postgres", "rabbitmq"} <= set(figures["cpu_ms_per_row"])
+    assert figures["cpu_ms_per_row"]["accounts"] > 0 and figures["cpu_ms_per_row"]["postgres"] > 0
+    assert figures["cpu_ms_per_row_total"] == pytest.approx(sum(figures["cpu_ms_per_row"].values()), abs=0.01)
+    assert figures["ceiling_rows_per_s"] == pytest.approx(
+        (os.cpu_count() or 1) * 1000 / figures["cpu_ms_per_row_total"], rel=0.01)
 
 
 def test_cpu_meter_labels_processes_and_adds_up_their_time():
