@@ -42,7 +42,10 @@ class ApiError(Exception):
 
     @property
     def errors(self) -> dict[str, list[str]]:
-        return self.problem.get("errors") or {}
+        """The refused fields and why, in the user's language where the console knows the message."""
+        from console.api_messages import say_all
+
+        return say_all(self.problem.get("errors") or {})
 
     @property
     def detail(self) -> str:

@@ -22,7 +22,7 @@ HERE = Path(__file__).resolve().parent
 TRANSLATIONS = HERE / "translations"
 LANGUAGES = ("es", "en")
 METHODS = [("templates/**.html", "jinja2.ext:babel_extract"), ("**.py", "python")]
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None, "N_": None}
 
 
 def extract() -> Catalog:

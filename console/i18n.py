@@ -11,6 +11,8 @@ from flask import request, session
 from flask_babel import Babel, format_currency, format_date, format_datetime, format_decimal, format_percent
 from flask_babel import get_locale, lazy_gettext as _l, ngettext
 
+from console.api_messages import say
+
 LANGUAGES = ("es", "en")
 DEFAULT = "es"
 
@@ -119,6 +121,6 @@ def install(app) -> Babel:
     babel = Babel(app, locale_selector=select_locale, default_timezone=app.config["CONSOLE_TIMEZONE"])
     app.jinja_env.filters.update(money=money, number=number, percent=percent, day=day, moment=moment,
                                  time_of_day=time_of_day, health_reason=health_reason,
-                                 event_summary=event_summary)
+                                 event_summary=event_summary, api_message=say)
     app.jinja_env.globals.update(lang=lang, LANGUAGES=LANGUAGES)
     return babel

@@ -27,6 +27,22 @@ def test_bad_input_shows_the_api_messages_beside_the_fields_and_keeps_what_was_t
     assert "Corrige los campos marcados" in html
 
 
+def test_the_apis_reasons_are_said_in_the_users_language(signed_in, fake):
+    """Known messages whole or by their shape; one the console does not know stays as the API wrote it."""
+    fake.on("POST", "/api/v1/contacts", 422, {"status": 422, "errors": {
+        "email": ["Not a valid e-mail address: An email address must have an @-sign."],
+        "lifecycle_stage": ["Must be one of: prospect, lead."], "title": ["Longer than maximum length 200."],
+        "phone": ["A reason the console has never seen."]}})
+    form = {"first_name": "Ana", "email": "ana.valdeolmos.es", "title": "t" * 201}
+    spanish = signed_in.post("/contacts/new", data=form).get_data(as_text=True)
+    assert "No es una dirección de correo válida: Una dirección de correo debe llevar una arroba (@)." in spanish
+    assert "Debe ser uno de: prospect, lead." in spanish and "Supera la longitud máxima de 200." in spanish
+    assert "A reason the console has never seen." in spanish and 'value="ana.valdeolmos.es"' in spanish
+    english = signed_in.post("/contacts/new?lang=en", data=form).get_data(as_text=True)
+    assert "Not a valid e-mail address: An email address must have an @-sign." in english
+    assert "Must be one of: prospect, lead." in english and "Longer than maximum length 200." in english
+
+
 def test_nested_errors_land_beside_their_field(signed_in, fake):
     fake.on("POST", "/api/v1/accounts", 422, {"status": 422, "errors": {"annual_revenue.amount": ["Not a number."]}})
     html = signed_in.post("/accounts/new", data={"name": "X", "annual_revenue_amount": "mucho",
@@ -66,5 +82,5 @@ def test_logging_a_call_records_it_done_in_one_request(signed_in, fake):
 def test_a_call_the_api_refuses_is_not_completed(signed_in, fake):
     fake.on("POST", "/api/v1/activities", 422, {"status": 422, "errors": {"subject": ["Too long."]}})
     reply = signed_in.post(f"/accounts/{ACCOUNT_ID}/calls", data={"subject": "x" * 400})
-    assert reply.status_code == 422 and "Too long." in reply.get_data(as_text=True)
+    assert reply.status_code == 422 and "Demasiado largo." in reply.get_data(as_text=True)
     assert not fake.called("POST", "/api/v1/activities/.*/complete")

@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from tests.e2e.test_console_e2e import CHROMIUM, _axe_violations, _login, _page, browser  # noqa: F401
+from tests.e2e.test_console_e2e import SHOTS, CHROMIUM, _axe_violations, _login, _page, browser  # noqa: F401
 from tests.support.wait import until
 
 pytestmark = pytest.mark.skipif(not __import__("os").path.exists(CHROMIUM), reason="no system Chromium")
@@ -21,19 +21,39 @@ def rep(system):
     return system.make_user("rep", team=f"Datos-{uuid.uuid4().hex[:6]}")
 
 
-@pytest.mark.parametrize("lang", ["es", "en"])
-def test_import_wizard_upload_map_preview_run_and_undo(browser, system, rep, lang, tmp_path):  # noqa: F811
-    tag = uuid.uuid4().hex[:6]
+def _people(tmp_path, tag: str):
     source = tmp_path / "gente.csv"
     source.write_text(f"Nombre;Correo;Talla\nAna;ana.{tag}@consola.example;42\nLuis;no-es-correo;40\n", encoding="utf-8")
-    page = _page(browser)
-    _login(page, system, rep["email"], lang)
+    return source
+
+
+def _shot(page, step: str, lang: str, width: int) -> None:
+    """Keep the step's screenshot; no step may scroll sideways."""
+    page.wait_for_load_state("networkidle")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"import-{step}-{lang}-{width}.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, f"{step} scrolls sideways"
+
+
+def _upload(page, system, source) -> None:
     page.goto(f"{system.url}/app/imports")
-    assert _axe_violations(page) == []
     page.select_option("#f-kind", "contacts")
     page.set_input_files("#f-file", str(source))
     page.click("main button[type=submit]")
     page.wait_for_url("**/map")
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_import_wizard_upload_map_preview_run_and_undo(browser, system, rep, lang, tmp_path):  # noqa: F811
+    tag = uuid.uuid4().hex[:6]
+    source = _people(tmp_path, tag)
+    page = _page(browser)
+    _login(page, system, rep["email"], lang)
+    page.goto(f"{system.url}/app/imports")
+    _shot(page, "upload", lang, 1280)
+    assert _axe_violations(page) == []
+    _upload(page, system, source)
+    _shot(page, "map", lang, 1280)
     assert _axe_violations(page) == []
     assert page.locator("#f-col-1").input_value() == ""  # "Correo" is not a field name: nothing guessed
     page.select_option("#f-col-0", "first_name")
@@ -42,17 +62,39 @@ def test_import_wizard_upload_map_preview_run_and_undo(browser, system, rep, lan
     page.keyboard.press("Tab")
     page.click("main button[type=submit]")
     page.wait_for_selector(".all-done")
+    _shot(page, "preview", lang, 1280)
     assert _axe_violations(page) == []
     assert page.locator("dl.figures dd").nth(1).inner_text() == "1" and "email" in page.locator("table").inner_text()
+    # the row's reason in the user's language, as the API gave it
+    assert ("arroba" if lang == "es" else "@-sign") in page.locator("table").inner_text()
     assert system.get(f"/api/v1/contacts?email=ana.{tag}@consola.example", token=rep["email"]).json()["items"] == []
     page.click("form[action$='/run'] button")
     page.wait_for_selector("form[action$='/undo']")
+    _shot(page, "done", lang, 1280)
     assert _axe_violations(page) == []
     contacts = system.get(f"/api/v1/contacts?email=ana.{tag}@consola.example", token=rep["email"]).json()["items"]
     assert len(contacts) == 1 and contacts[0]["owner_id"] == rep["id"]
     page.click("form[action$='/undo'] button")
     page.wait_for_load_state("networkidle")
     until(lambda: system.get(f"/api/v1/contacts/{contacts[0]['id']}").status == 404, timeout=10)
+    assert page.problems == [], page.problems
+    page.close()
+
+
+def test_the_import_wizard_fits_a_phone(browser, system, rep, tmp_path):  # noqa: F811
+    """Upload, map and preview at a phone's width: nothing scrolls sideways, the refused row's reason shows."""
+    page = _page(browser, 375)
+    _login(page, system, rep["email"], "es")
+    page.goto(f"{system.url}/app/imports")
+    _shot(page, "upload", "es", 375)
+    _upload(page, system, _people(tmp_path, uuid.uuid4().hex[:6]))
+    _shot(page, "map", "es", 375)
+    page.select_option("#f-col-0", "first_name")
+    page.select_option("#f-col-1", "email")
+    page.click("main button[type=submit]")
+    page.wait_for_selector(".all-done")
+    _shot(page, "preview", "es", 375)
+    assert "email" in page.locator("table").inner_text()
     assert page.problems == [], page.problems
     page.close()
 
