@@ -18,22 +18,12 @@ from flask_babel import gettext as _
 from console.api import ApiError
 from console.auth import login_required, user_api
 from console.forms import FormState
+from console.import_columns import FIELDS, LABELS, choices, guesses
 from console.permissions import can
 from console.views import page_or_region
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
 
-ADDRESS = [f"billing_address_{p}" for p in ("street", "city", "postal_code", "country")]
-# The columns each kind takes, named as its export names them (tests hold them to the services').
-FIELDS = {
-    "contacts": ["first_name", "last_name", "nickname", "email", "phone", "title", "account_id", "role",
-                 "reports_to_id", "lifecycle_stage", "owner_id", "interests", "notes", "id"],
-    "accounts": ["name", "industry", "segment", "country", "region", "city", "website", "tax_id", *ADDRESS,
-                 "annual_revenue", "annual_revenue_currency", "employees", "owner_id", "parent_account_id", "tags",
-                 "notes", "id"],
-    "opportunities": ["name", "account_id", "primary_contact_id", "amount", "amount_currency", "close_date", "stage",
-                      "probability", "forecast_category", "owner_id", "description", "campaign_id", "id"],
-}
 MATCH = {"contacts": ("email", "id"), "accounts": ("tax_id", "id"), "opportunities": ("id",)}
 MAX_UPLOAD = 100 * 1024 * 1024
 KEEP_SECONDS = 24 * 3600
@@ -111,20 +101,14 @@ def start():
     return render_template("imports/upload.html", form=form, kinds=_kinds()), 422 if form.errors else 200
 
 
-def _guess(column: str, fields: list[str]) -> str:
-    plain = column.strip().lower().replace(" ", "_").replace("-", "_")
-    return plain if plain in fields else ""
-
-
 @bp.route("/<token>/map", methods=["GET", "POST"])
 @login_required
 def mapping(token: str):
     _require()
     upload = _upload(token)
-    fields = FIELDS[upload["kind"]]
     header = _header(_content(token))
     if request.method == "GET":
-        chosen = {f"col-{i}": _guess(h, fields) for i, h in enumerate(header)}
+        chosen = {f"col-{i}": code for i, code in enumerate(guesses(upload["kind"], header))}
         return _mapping_page(token, upload, header, FormState(values=chosen))
     chosen = {f"col-{i}": request.form.get(f"col-{i}", "") for i in range(len(header))}
     match = request.form.get("match", "")
@@ -143,12 +127,11 @@ def mapping(token: str):
 
 
 def _mapping_page(token: str, upload: dict, header: list[str], form: FormState, status: int = 200):
-    fields = FIELDS[upload["kind"]]
     return render_template("imports/map.html", token=token, upload=upload, header=header, form=form,
                            kind_label=dict(_kinds())[upload["kind"]],
-                           fields=[("", _("— skip this column —"))] + [(f, f) for f in fields],
+                           fields=[("", _("— skip this column —"))] + choices(upload["kind"]),
                            matches=[("", _("Never: every row creates a record"))]
-                           + [(m, m) for m in MATCH[upload["kind"]]]), status
+                           + [(m, f"{LABELS[m]} ({m})") for m in MATCH[upload["kind"]]]), status
 
 
 def _send(token: str, upload: dict, plan: dict, *, dry_run: bool):

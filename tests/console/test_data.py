@@ -65,6 +65,7 @@ def test_upload_map_preview_start_and_undo(signed_in, fake, uploads):
     mapping_url = reply.headers["Location"]
     html = signed_in.get(mapping_url).get_data(as_text=True)
     assert 'for="f-col-0"' in html and re.search(r'<option value="email" selected>', html)
+    assert re.search(r'<option value="first_name" selected>Nombre \(first_name\)</option>', html)  # guessed
     fake.on("POST", "/api/v1/imports", 202, {"import_id": IMPORT_ID})
     reply = signed_in.post(mapping_url, data={"col-0": "first_name", "col-1": "email", "col-2": "", "match": "email"})
     assert reply.status_code == 303
@@ -118,3 +119,24 @@ def test_the_wizard_offers_the_fields_the_services_take():
     for kind, registry in (("accounts", ACCOUNTS), ("contacts", ACCOUNTS), ("opportunities", DEALS)):
         spec = registry.kinds[kind].spec
         assert set(FIELDS[kind]) == set(spec.writable_columns) | {"id"}, kind
+
+
+def test_columns_are_guessed_from_what_people_call_them():
+    from console.import_columns import guesses, plain
+
+    assert plain("  Correo electrónico ") == "correo electronico" and plain("E-Mail_Address") == "e mail address"
+    header = ["Nombre", "Apellidos", "Correo electrónico", "Teléfono móvil", "Móvil", "Cargo", "Talla", "E-mail"]
+    assert guesses("contacts", header) == ["first_name", "last_name", "email", "phone", "", "title", "", ""]
+    assert guesses("accounts", ["Razón social", "NIF/CIF", "Página web", "C.P.", "Nombre"]) == \
+        ["name", "tax_id", "website", "", ""]  # "C.P." is "c p"; a second column for name is left to choose
+    assert guesses("opportunities", ["Deal name", "Amount", "Close date", "Stage"]) == \
+        ["name", "amount", "close_date", "stage"]
+    assert guesses("contacts", ["first_name", "EMAIL", "lifecycle stage"]) == ["first_name", "email", "lifecycle_stage"]
+
+
+def test_every_field_has_a_label_and_every_name_people_use_is_a_field_of_its_kind():
+    from console.import_columns import FIELDS, LABELS, SAID
+
+    assert all(code in LABELS for fields in FIELDS.values() for code in fields)
+    for kind, said in SAID.items():
+        assert set(said) <= set(FIELDS[kind]), kind
