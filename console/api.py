@@ -49,7 +49,10 @@ class ApiError(Exception):
 
     @property
     def detail(self) -> str:
-        return self.problem.get("detail") or self.problem.get("title") or ""
+        """What went wrong, in the user's language where the console knows the sentence."""
+        from console.api_messages import say
+
+        return say(self.problem.get("detail") or self.problem.get("title") or "")
 
     @property
     def slug(self) -> str:

@@ -43,6 +43,15 @@ def test_the_apis_reasons_are_said_in_the_users_language(signed_in, fake):
     assert "Must be one of: prospect, lead." in english and "Longer than maximum length 200." in english
 
 
+def test_a_conflicts_sentence_is_said_in_the_users_language_too(signed_in, fake):
+    fake.on("POST", "/api/v1/contacts", 409, {"status": 409, "detail": "A contact with the email ana@valdeolmos.es "
+                                              "already exists: 5b0e8a8e-0c59-4a43-9d61-3f3f0e0d8a11."})
+    reply = signed_in.post("/contacts/new", data={"first_name": "Ana", "email": "ana@valdeolmos.es"})
+    html = reply.get_data(as_text=True)
+    assert reply.status_code == 409 and "Ya existe un contacto con el correo ana@valdeolmos.es." in html
+    assert 'value="ana@valdeolmos.es"' in html
+
+
 def test_nested_errors_land_beside_their_field(signed_in, fake):
     fake.on("POST", "/api/v1/accounts", 422, {"status": 422, "errors": {"annual_revenue.amount": ["Not a number."]}})
     html = signed_in.post("/accounts/new", data={"name": "X", "annual_revenue_amount": "mucho",
