@@ -42,6 +42,8 @@ FIELDS = {
 }
 CODES = {"segment": L.SEGMENTS, "role": L.CONTACT_ROLES, "lifecycle_stage": L.LIFECYCLE, "stage": L.STAGES,
          "priority": L.PRIORITIES, "channel": L.CHANNELS, "forecast_category": L.FORECAST_CATEGORIES}
+# Fields the API derives from others the history already shows (a contact's name is its first and last name).
+DERIVED = {"contacts": frozenset({"name"})}
 PEOPLE = ("owner_id", "assignee_id")
 ACCOUNTS = ("account_id", "parent_account_id")
 _TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T")
@@ -91,7 +93,8 @@ def entries(answer: dict | ApiError | None, kind: str) -> list[dict] | None:
     return [{"time": e["time"], "type": L.label(L.EVENTS, e["type"]),
              "who": names.get(e["actor_id"]) if e.get("actor_id") else _("Cadena (automatic)"),
              "changes": [{"field": field_label(f), "from": shown(f, c.get("from"), names, kind),
-                          "to": shown(f, c.get("to"), names, kind)} for f, c in (e.get("changes") or {}).items()]}
+                          "to": shown(f, c.get("to"), names, kind)} for f, c in (e.get("changes") or {}).items()
+                         if f not in DERIVED.get(kind, ())]}
             for e in answer["items"]]
 
 

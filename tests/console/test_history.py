@@ -28,6 +28,19 @@ def test_account_ids_become_names(signed_in, fake):
     assert '<span class="to">Bodegas Valdeolmos S.A.</span>' in html and '<span class="to">Mejor caso</span>' in html
 
 
+def test_a_contacts_name_shows_as_its_parts_not_twice(signed_in, fake):
+    from tests.console.fake_api import page
+
+    fake.on("GET", f"/api/v1/contacts/{CONTACT_ID}/history", 200, page([
+        {"time": "2026-11-21T09:15:00+00:00", "actor_id": None, "type": "accounts.contact.created",
+         "changes": {"first_name": {"from": None, "to": "José"}, "last_name": {"from": None, "to": "García"},
+                     "name": {"from": None, "to": "José García"}}}]))
+    html = signed_in.get(f"/contacts/{CONTACT_ID}").get_data(as_text=True)
+    history = html[html.index('id="h-history"'):]
+    assert '<span class="to">José</span>' in history and '<span class="to">García</span>' in history
+    assert '<span class="to">José García</span>' not in history  # the API's derived name: its parts say it
+
+
 def test_english_labels_and_formats(signed_in):
     html = signed_in.get(f"/accounts/{ACCOUNT_ID}?lang=en").get_data(as_text=True)
     assert ">Changes<" in html and "City" in html and "€9,800,000.50" in html and "Relational" in html
