@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 import urllib3
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
+from console.api_messages import say, say_all
 from shared.pooled import send
 
 
@@ -43,15 +44,11 @@ class ApiError(Exception):
     @property
     def errors(self) -> dict[str, list[str]]:
         """The refused fields and why, in the user's language where the console knows the message."""
-        from console.api_messages import say_all
-
         return say_all(self.problem.get("errors") or {})
 
     @property
     def detail(self) -> str:
         """What went wrong, in the user's language where the console knows the sentence."""
-        from console.api_messages import say
-
         return say(self.problem.get("detail") or self.problem.get("title") or "")
 
     @property
