@@ -142,7 +142,7 @@ def _wait_for_consumers(dbs: dict, rows: int, deadline: float, every: float = 1.
     five times a second cost the databases about 0.05 CPU-ms per imported
     row, which the meter took for the pipeline's; asking the broker for each
     quorum queue's waiting messages instead (a passive declare, five times a
-    second) slowed the gateway's consumer (caught up 38–41 s after the
+    second) slowed the gateway's consumer (caught up 37–41 s after the
     import's end against 19–22 s; its worker 0.32–0.35 CPU-ms per row
     against 0.20–0.23), for a reason not looked into."""
     pending = set(CONSUMERS)
