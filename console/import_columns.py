@@ -100,14 +100,19 @@ def choices(kind: str) -> list[tuple[str, str]]:
 
 
 def guesses(kind: str, header: list[str]) -> list[str]:
-    """A field for each column (or "" to skip it); no field is guessed for two columns."""
+    """A field for each column (or "" to skip it); no field is guessed for two
+    columns. A header matches with its words apart or run together ("C.P."
+    is "cp", "E-Mail" is "email")."""
     said = {plain(code): code for code in FIELDS[kind]}
     for code, names in SAID.get(kind, {}).items():
         said.update({name: code for name in names if name not in said})
+    run_together = {name.replace(" ", ""): code for name, code in said.items()}
+    said.update({name: code for name, code in run_together.items() if name not in said})
     taken: set[str] = set()
     out = []
     for column in header:
-        code = said.get(plain(column), "")
+        words = plain(column)
+        code = said.get(words) or said.get(words.replace(" ", ""), "")
         out.append("" if code in taken else code)
         taken.add(code)
     return out

@@ -127,8 +127,8 @@ def test_columns_are_guessed_from_what_people_call_them():
     assert plain("  Correo electrónico ") == "correo electronico" and plain("E-Mail_Address") == "e mail address"
     header = ["Nombre", "Apellidos", "Correo electrónico", "Teléfono móvil", "Móvil", "Cargo", "Talla", "E-mail"]
     assert guesses("contacts", header) == ["first_name", "last_name", "email", "phone", "", "title", "", ""]
-    assert guesses("accounts", ["Razón social", "NIF/CIF", "Página web", "C.P.", "Nombre"]) == \
-        ["name", "tax_id", "website", "", ""]  # "C.P." is "c p"; a second column for name is left to choose
+    assert guesses("accounts", ["Razón social", "NIF/CIF", "Página web", "C.P.", "Nombre", "Talla"]) == \
+        ["name", "tax_id", "website", "billing_address_postal_code", "", ""]  # a second column for name: theirs
     assert guesses("opportunities", ["Deal name", "Amount", "Close date", "Stage"]) == \
         ["name", "amount", "close_date", "stage"]
     assert guesses("contacts", ["first_name", "EMAIL", "lifecycle stage"]) == ["first_name", "email", "lifecycle_stage"]
