@@ -105,15 +105,6 @@ def _job(db, import_id: str):
                                .where(t.c.id == import_id)).first()
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process so far (Linux /proc)."""
-    try:
-        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _meter(servers, urls: dict[str, str], processes: list[subprocess.Popen]):
     """A CPU meter over the workers (by component), our databases' Postgres
     backends and the broker; and the finder of backends, to close after."""
@@ -207,7 +198,7 @@ def _measure(servers, urls: dict[str, str], dbs: dict, processes: list[subproces
     body = contacts_csv(rows)
     meter, backends = _meter(servers, urls, processes)
     try:
-        accounts_before = _cpu_seconds(processes[0].pid)
+        accounts_before = cpu.ticks(processes[0].pid, children=False) or 0
         meter.start()
         import_id = _start_import(dbs["accounts"], body)
         deadline = time.monotonic() + timeout
@@ -216,7 +207,7 @@ def _measure(servers, urls: dict[str, str], dbs: dict, processes: list[subproces
                 raise RuntimeError(f"the import did not finish in {timeout} s")
             time.sleep(0.2)
         assert job.status == "done" and job.created == rows, job
-        worker_cpu = _cpu_seconds(processes[0].pid) - accounts_before
+        worker_cpu = ((cpu.ticks(processes[0].pid, children=False) or 0) - accounts_before) * cpu.TICK_MS / 1000
         _wait_for_consumers(dbs, rows, deadline)
         caught_up = datetime.now(timezone.utc)
         spent = meter.stop()
