@@ -7,8 +7,6 @@ than nothing beside the field."""
 from __future__ import annotations
 
 import re
-from typing import Callable
-
 from flask import has_request_context
 from flask_babel import gettext
 
@@ -101,36 +99,27 @@ KNOWN = frozenset({
     N_("The email address contains invalid characters before the @-sign."),
 })
 
-Say = Callable[[re.Match], str]
-
-SHAPES: list[tuple[re.Pattern, Say]] = [
-    (re.compile(r"Not a valid e-mail address: (?P<why>.+)"),
-     lambda m: gettext("Not a valid e-mail address: %(why)s", why=say(m["why"]))),
-    (re.compile(r"Must be one of: (?P<choices>.+)\."),
-     lambda m: gettext("Must be one of: %(choices)s.", choices=m["choices"])),
-    (re.compile(r"Length must be between (?P<min>\d+) and (?P<max>\d+)\."),
-     lambda m: gettext("Length must be between %(min)s and %(max)s.", min=m["min"], max=m["max"])),
-    (re.compile(r"Longer than maximum length (?P<max>\d+)\."),
-     lambda m: gettext("Longer than maximum length %(max)s.", max=m["max"])),
-    (re.compile(r"Shorter than minimum length (?P<min>\d+)\."),
-     lambda m: gettext("Shorter than minimum length %(min)s.", min=m["min"])),
-    (re.compile(r"Must be greater than or equal to (?P<min>\S+) and less than or equal to (?P<max>\S+)\."),
-     lambda m: gettext("Must be between %(min)s and %(max)s.", min=m["min"], max=m["max"])),
-    (re.compile(r"Must be greater than or equal to (?P<min>\S+)\."),
-     lambda m: gettext("Must be %(min)s or more.", min=m["min"])),
-    (re.compile(r"Must be less than or equal to (?P<max>\S+)\."),
-     lambda m: gettext("Must be %(max)s or less.", max=m["max"])),
-    (re.compile(r"The same (?P<field>\w+) as row (?P<row>\d+)\."),
-     lambda m: gettext("The same %(field)s as row %(row)s.", field=m["field"], row=m["row"])),
-    (re.compile(r"Already used by contact (?P<id>\S+)\."),
-     lambda m: gettext("Already used by contact %(id)s.", id=m["id"])),
-    (re.compile(r"A contact with the email (?P<email>\S+) already exists: \S+\."),
-     lambda m: gettext("A contact with the e-mail %(email)s already exists.", email=m["email"])),
-    (re.compile(r"A user with the e-mail (?P<email>\S+) already exists: \S+\."),
-     lambda m: gettext("A user with the e-mail %(email)s already exists.", email=m["email"])),
-    (re.compile(r"The deal is already \w+; a closed deal cannot be closed again\."),
-     lambda m: gettext("The deal is already closed; it cannot be closed again.")),
-]
+# A message with values in it: its shape, and the catalogue's text with the
+# shape's named parts in it (a part that is itself a known message is said too).
+SHAPES: list[tuple[re.Pattern, str]] = [(re.compile(shape), text) for shape, text in (
+    (r"Not a valid e-mail address: (?P<why>.+)", N_("Not a valid e-mail address: %(why)s")),
+    (r"Must be one of: (?P<choices>.+)\.", N_("Must be one of: %(choices)s.")),
+    (r"Length must be between (?P<min>\d+) and (?P<max>\d+)\.", N_("Length must be between %(min)s and %(max)s.")),
+    (r"Longer than maximum length (?P<max>\d+)\.", N_("Longer than maximum length %(max)s.")),
+    (r"Shorter than minimum length (?P<min>\d+)\.", N_("Shorter than minimum length %(min)s.")),
+    (r"Must be greater than or equal to (?P<min>\S+) and less than or equal to (?P<max>\S+)\.",
+     N_("Must be between %(min)s and %(max)s.")),
+    (r"Must be greater than or equal to (?P<min>\S+)\.", N_("Must be %(min)s or more.")),
+    (r"Must be less than or equal to (?P<max>\S+)\.", N_("Must be %(max)s or less.")),
+    (r"The same (?P<field>\w+) as row (?P<row>\d+)\.", N_("The same %(field)s as row %(row)s.")),
+    (r"Already used by contact (?P<id>\S+)\.", N_("Already used by contact %(id)s.")),
+    (r"A contact with the email (?P<email>\S+) already exists: \S+\.",
+     N_("A contact with the e-mail %(email)s already exists.")),
+    (r"A user with the e-mail (?P<email>\S+) already exists: \S+\.",
+     N_("A user with the e-mail %(email)s already exists.")),
+    (r"The deal is already \w+; a closed deal cannot be closed again\.",
+     N_("The deal is already closed; it cannot be closed again.")),
+)]
 
 
 def say(message: str) -> str:
@@ -139,10 +128,10 @@ def say(message: str) -> str:
         return message
     if message in KNOWN:
         return gettext(message)
-    for shape, said in SHAPES:
+    for shape, text in SHAPES:
         found = shape.fullmatch(message)
         if found:
-            return said(found)
+            return gettext(text, **{name: say(part) for name, part in found.groupdict().items()})
     return message
 
 
