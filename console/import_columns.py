@@ -10,6 +10,8 @@ import unicodedata
 
 from flask_babel import lazy_gettext as _l
 
+from console import labels as L
+
 ADDRESS = [f"billing_address_{p}" for p in ("street", "city", "postal_code", "country")]
 # The columns each kind takes, named as its export names them (tests hold them to the services').
 FIELDS = {
@@ -22,21 +24,15 @@ FIELDS = {
                       "probability", "forecast_category", "owner_id", "description", "campaign_id", "id"],
 }
 
+# Each field by its name for people (the record's own labels); the links by what the column must hold, an id.
 LABELS = {
-    "first_name": _l("First name"), "last_name": _l("Last name"), "nickname": _l("Nickname"), "email": _l("E-mail"),
-    "phone": _l("Phone"), "title": _l("Job title"), "role": _l("Role"), "lifecycle_stage": _l("Lifecycle stage"),
-    "interests": _l("Interests"), "notes": _l("Notes"), "name": _l("Name"), "industry": _l("Industry"),
-    "segment": _l("Segment"), "country": _l("Country"), "region": _l("Region"), "city": _l("City"),
-    "website": _l("Website"), "tax_id": _l("Tax id"), "billing_address_street": _l("Billing street"),
+    **L.FIELDS, "billing_address_street": _l("Billing street"),
     "billing_address_city": _l("Billing city"), "billing_address_postal_code": _l("Billing postal code"),
-    "billing_address_country": _l("Billing country"), "annual_revenue": _l("Annual revenue"),
-    "annual_revenue_currency": _l("Annual revenue's currency"), "employees": _l("Employees"), "tags": _l("Tags"),
-    "amount": _l("Amount"), "amount_currency": _l("Amount's currency"), "close_date": _l("Close date"),
-    "stage": _l("Stage"), "probability": _l("Probability"), "forecast_category": _l("Forecast category"),
-    "description": _l("Description"), "account_id": _l("Account's id"), "reports_to_id": _l("Boss's contact id"),
-    "owner_id": _l("Owner's user id"), "parent_account_id": _l("Parent account's id"),
-    "primary_contact_id": _l("Primary contact's id"), "campaign_id": _l("Campaign's id"),
-    "id": _l("Id of a record to update"),
+    "billing_address_country": _l("Billing country"), "annual_revenue_currency": _l("Annual revenue's currency"),
+    "amount_currency": _l("Amount's currency"), "account_id": _l("Account's id"),
+    "reports_to_id": _l("Boss's contact id"), "owner_id": _l("Owner's user id"),
+    "parent_account_id": _l("Parent account's id"), "primary_contact_id": _l("Primary contact's id"),
+    "campaign_id": _l("Campaign's id"), "id": _l("Id of a record to update"),
 }
 
 # What people write in a header for a field, as ``plain()`` leaves it, beyond the field's own name.

@@ -61,6 +61,25 @@ SERVICES = {
     "campaigns": _l("Campaigns"), "support": _l("Support"),
 }
 
+# A record's fields, as its forms and its history name them.
+FIELDS = {
+    "name": _l("Name"), "industry": _l("Industry"), "segment": _l("Segment"), "country": _l("Country"),
+    "region": _l("Region"), "city": _l("City"), "website": _l("Website"), "tax_id": _l("Tax id"),
+    "billing_address": _l("Billing address"), "employees": _l("Employees"), "owner_id": _l("Owner"),
+    "parent_account_id": _l("Parent account"), "tags": _l("Tags"), "notes": _l("Notes"),
+    "annual_revenue": _l("Annual revenue"), "first_name": _l("First name"), "last_name": _l("Last name"),
+    "nickname": _l("Nickname"), "email": _l("E-mail"), "phone": _l("Phone"), "title": _l("Job title"),
+    "account_id": _l("Account"), "role": _l("Role"), "reports_to_id": _l("Reports to"),
+    "lifecycle_stage": _l("Lifecycle stage"), "interests": _l("Interests"), "stage": _l("Stage"),
+    "amount": _l("Amount"), "probability": _l("Probability"), "forecast_category": _l("Forecast category"),
+    "close_date": _l("Close date"), "primary_contact_id": _l("Primary contact"), "description": _l("Description"),
+    "campaign_id": _l("Campaign"), "line_items": _l("Line items"), "closed_at": _l("Closed at"),
+    "close_reason": _l("Reason"), "subject": _l("Subject"), "contact_id": _l("Contact"), "channel": _l("Channel"),
+    "priority": _l("Priority"), "status": _l("Status"), "assignee_id": _l("Assignee"),
+    "first_response_due_at": _l("First response due"), "resolution_due_at": _l("Resolution due"),
+    "first_responded_at": _l("First response"), "resolved_at": _l("Resolved at"), "deleted_at": _l("Deleted at"),
+    "satisfaction": _l("Satisfaction"), "number": _l("Number"),
+}
 
 def label(table: dict, code) -> str:
     """The label of a code, or the code itself when the API sends a new one."""

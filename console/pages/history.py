@@ -22,24 +22,6 @@ LATEST = 5  # on a record's own page
 PAGE = 20
 KINDS = {"accounts": _l("account"), "contacts": _l("contact"), "opportunities": _l("deal"), "cases": _l("case")}
 
-FIELDS = {
-    "name": _l("Name"), "industry": _l("Industry"), "segment": _l("Segment"), "country": _l("Country"),
-    "region": _l("Region"), "city": _l("City"), "website": _l("Website"), "tax_id": _l("Tax id"),
-    "billing_address": _l("Billing address"), "employees": _l("Employees"), "owner_id": _l("Owner"),
-    "parent_account_id": _l("Parent account"), "tags": _l("Tags"), "notes": _l("Notes"),
-    "annual_revenue": _l("Annual revenue"), "first_name": _l("First name"), "last_name": _l("Last name"),
-    "nickname": _l("Nickname"), "email": _l("E-mail"), "phone": _l("Phone"), "title": _l("Job title"),
-    "account_id": _l("Account"), "role": _l("Role"), "reports_to_id": _l("Reports to"),
-    "lifecycle_stage": _l("Lifecycle stage"), "interests": _l("Interests"), "stage": _l("Stage"),
-    "amount": _l("Amount"), "probability": _l("Probability"), "forecast_category": _l("Forecast category"),
-    "close_date": _l("Close date"), "primary_contact_id": _l("Primary contact"), "description": _l("Description"),
-    "campaign_id": _l("Campaign"), "line_items": _l("Line items"), "closed_at": _l("Closed at"),
-    "close_reason": _l("Reason"), "subject": _l("Subject"), "contact_id": _l("Contact"), "channel": _l("Channel"),
-    "priority": _l("Priority"), "status": _l("Status"), "assignee_id": _l("Assignee"),
-    "first_response_due_at": _l("First response due"), "resolution_due_at": _l("Resolution due"),
-    "first_responded_at": _l("First response"), "resolved_at": _l("Resolved at"), "deleted_at": _l("Deleted at"),
-    "satisfaction": _l("Satisfaction"), "number": _l("Number"),
-}
 CODES = {"segment": L.SEGMENTS, "role": L.CONTACT_ROLES, "lifecycle_stage": L.LIFECYCLE, "stage": L.STAGES,
          "priority": L.PRIORITIES, "channel": L.CHANNELS, "forecast_category": L.FORECAST_CATEGORIES}
 # Fields the API derives from others the history already shows (a contact's name is its first and last name).
@@ -51,7 +33,7 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def field_label(field: str) -> str:
-    return str(FIELDS.get(field) or field.replace("_", " ").capitalize())
+    return str(L.FIELDS.get(field) or field.replace("_", " ").capitalize())
 
 
 def shown(field: str, value, names: dict[str, str], kind: str = "") -> str:
