@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from tests.e2e.test_console_e2e import SHOTS, CHROMIUM, _axe_violations, _login, _page, browser  # noqa: F401
+from tests.e2e.test_console_e2e import CHROMIUM, _axe_violations, _login, _page, _shot, browser  # noqa: F401
 from tests.support.wait import until
 
 pytestmark = pytest.mark.skipif(not __import__("os").path.exists(CHROMIUM), reason="no system Chromium")
@@ -27,12 +27,10 @@ def _people(tmp_path, tag: str):
     return source
 
 
-def _shot(page, step: str, lang: str, width: int) -> None:
-    """Keep the step's screenshot; no step may scroll sideways."""
+def _step(page, step: str, lang: str, width: int) -> None:
+    """Each step of the wizard, once it has loaded: its screenshot kept, nothing scrolling sideways."""
     page.wait_for_load_state("networkidle")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"import-{step}-{lang}-{width}.png"), full_page=True)
-    assert page.evaluate("document.documentElement.scrollWidth") <= width, f"{step} scrolls sideways"
+    _shot(page, f"import-{step}", lang, width)
 
 
 def _upload(page, system, source) -> None:
@@ -50,10 +48,10 @@ def test_import_wizard_upload_map_preview_run_and_undo(browser, system, rep, lan
     page = _page(browser)
     _login(page, system, rep["email"], lang)
     page.goto(f"{system.url}/app/imports")
-    _shot(page, "upload", lang, 1280)
+    _step(page, "upload", lang, 1280)
     assert _axe_violations(page) == []
     _upload(page, system, source)
-    _shot(page, "map", lang, 1280)
+    _step(page, "map", lang, 1280)
     assert _axe_violations(page) == []
     # guessed from what people call the fields; a column that is none of them is left to skip
     assert [page.locator(f"#f-col-{i}").input_value() for i in range(3)] == ["first_name", "email", ""]
@@ -63,7 +61,7 @@ def test_import_wizard_upload_map_preview_run_and_undo(browser, system, rep, lan
     page.keyboard.press("Tab")
     page.click("main button[type=submit]")
     page.wait_for_selector(".all-done")
-    _shot(page, "preview", lang, 1280)
+    _step(page, "preview", lang, 1280)
     assert _axe_violations(page) == []
     assert page.locator("dl.figures dd").nth(1).inner_text() == "1" and "email" in page.locator("table").inner_text()
     # the row's reason in the user's language, as the API gave it
@@ -71,7 +69,7 @@ def test_import_wizard_upload_map_preview_run_and_undo(browser, system, rep, lan
     assert system.get(f"/api/v1/contacts?email=ana.{tag}@consola.example", token=rep["email"]).json()["items"] == []
     page.click("form[action$='/run'] button")
     page.wait_for_selector("form[action$='/undo']")
-    _shot(page, "done", lang, 1280)
+    _step(page, "done", lang, 1280)
     assert _axe_violations(page) == []
     contacts = system.get(f"/api/v1/contacts?email=ana.{tag}@consola.example", token=rep["email"]).json()["items"]
     assert len(contacts) == 1 and contacts[0]["owner_id"] == rep["id"]
@@ -87,14 +85,14 @@ def test_the_import_wizard_fits_a_phone(browser, system, rep, tmp_path):  # noqa
     page = _page(browser, 375)
     _login(page, system, rep["email"], "es")
     page.goto(f"{system.url}/app/imports")
-    _shot(page, "upload", "es", 375)
+    _step(page, "upload", "es", 375)
     _upload(page, system, _people(tmp_path, uuid.uuid4().hex[:6]))
-    _shot(page, "map", "es", 375)
+    _step(page, "map", "es", 375)
     page.select_option("#f-col-0", "first_name")
     page.select_option("#f-col-1", "email")
     page.click("main button[type=submit]")
     page.wait_for_selector(".all-done")
-    _shot(page, "preview", "es", 375)
+    _step(page, "preview", "es", 375)
     assert "email" in page.locator("table").inner_text()
     assert page.problems == [], page.problems
     page.close()

@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from tests.e2e.test_console_e2e import CHROMIUM, SHOTS, _axe_violations, _open_whole, _page, browser  # noqa: F401
+from tests.e2e.test_console_e2e import CHROMIUM, _axe_violations, _open_whole, _page, _shot, browser  # noqa: F401
 from tests.e2e.test_console_work_e2e import _login
 from tests.support.wait import until
 
@@ -47,15 +47,13 @@ def shop(system):
 
 @pytest.mark.parametrize("lang", ["es", "en"])
 def test_the_360_and_my_day_show_products_and_value_cleanly(browser, system, shop, lang):  # noqa: F811
-    SHOTS.mkdir(parents=True, exist_ok=True)
     for width in (1280, 375):
         page = _page(browser, width)
         _login(page, system, shop["manager"]["email"], lang=lang)
         for name, path in (("depth-today", "/app/"), ("depth-account", f"/app/accounts/{shop['accounts'][0]['id']}")):
             _open_whole(page, system.url + path)
             assert page.locator("html").get_attribute("lang") == lang, name
-            page.screenshot(path=str(SHOTS / f"{name}-{lang}-{width}.png"), full_page=True)
-            assert page.evaluate("document.documentElement.scrollWidth") <= width, f"{name} scrolls sideways"
+            _shot(page, name, lang, width)
             if width == 1280:
                 assert _axe_violations(page) == [], name
         text = page.locator("main").inner_text()

@@ -89,6 +89,13 @@ def _axe_violations(page) -> list[str]:
             for v in result["violations"] if v["impact"] in ("serious", "critical")]
 
 
+def _shot(page, name: str, lang: str, width: int) -> None:
+    """Keep the page's screenshot, a test artefact; no page may scroll sideways at its width."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}-{lang}-{width}.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, f"{name} scrolls sideways"
+
+
 def _open_whole(page, url: str) -> None:
     """Open a page until every part of it is there: under load a slow part
     of the 360 misses its deadline and the page says which (as it should);
@@ -114,7 +121,6 @@ def _pages(world) -> dict[str, str]:
 
 @pytest.mark.parametrize("lang", ["es", "en"])
 def test_every_page_loads_clean_accessible_and_fits_a_phone(browser, system, world, lang):
-    SHOTS.mkdir(parents=True, exist_ok=True)
     for width in (1280, 375):
         page = _page(browser, width)
         _login(page, system, world["manager"]["email"], lang)
@@ -123,8 +129,7 @@ def test_every_page_loads_clean_accessible_and_fits_a_phone(browser, system, wor
             page.wait_for_load_state("networkidle")
             assert page.locator("html").get_attribute("lang") == lang
             assert page.locator("nav a[href$='/app/pipeline']").count() == 1, name
-            page.screenshot(path=str(SHOTS / f"{name}-{lang}-{width}.png"), full_page=True)
-            assert page.evaluate("document.documentElement.scrollWidth") <= width, f"{name} scrolls sideways"
+            _shot(page, name, lang, width)
             if width == 1280:
                 assert _axe_violations(page) == [], name
         assert page.problems == [], page.problems

@@ -9,8 +9,8 @@ import uuid
 
 import pytest
 
-from tests.e2e.test_console_e2e import (CHROMIUM, SHOTS, _axe_violations, _login, _page,  # noqa: F401
-                                        browser)
+from tests.e2e.test_console_e2e import (CHROMIUM, _axe_violations, _login, _page,  # noqa: F401
+                                        _shot, browser)
 
 pytestmark = pytest.mark.skipif(not __import__("os").path.exists(CHROMIUM), reason=f"no system Chromium at {CHROMIUM}")
 
@@ -41,7 +41,6 @@ def twins(system):
 
 @pytest.mark.parametrize("lang", ["es", "en"])
 def test_the_merge_pages_load_clean_accessible_and_fit_a_phone(browser, system, twins, lang):
-    SHOTS.mkdir(parents=True, exist_ok=True)
     contact, twin = twins["contact"]["id"], twins["contact_twin"]["id"]
     account, account_twin = twins["account"]["id"], twins["account_twin"]["id"]
     pages = {"contact-merge": f"/app/contacts/{contact}/merge",
@@ -55,8 +54,7 @@ def test_the_merge_pages_load_clean_accessible_and_fit_a_phone(browser, system, 
             page.goto(system.url + path)
             page.wait_for_load_state("networkidle")
             assert page.locator("html").get_attribute("lang") == lang
-            page.screenshot(path=str(SHOTS / f"{name}-{lang}-{width}.png"), full_page=True)
-            assert page.evaluate("document.documentElement.scrollWidth") <= width, f"{name} scrolls sideways"
+            _shot(page, name, lang, width)
             if width == 1280:
                 assert _axe_violations(page) == [], name
         assert page.problems == [], page.problems

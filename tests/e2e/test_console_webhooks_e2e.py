@@ -11,7 +11,7 @@ import uuid
 import pytest
 from standardwebhooks import Webhook as Verifier
 
-from tests.e2e.test_console_e2e import CHROMIUM, SHOTS, _axe_violations, _page, browser  # noqa: F401
+from tests.e2e.test_console_e2e import CHROMIUM, _axe_violations, _page, _shot, browser  # noqa: F401
 from tests.e2e.test_console_work_e2e import _login
 from tests.support.receiver import Receiver
 from tests.support.wait import until
@@ -37,7 +37,6 @@ def hook(system, receiver):
 
 @pytest.mark.parametrize("lang", ["es", "en"])
 def test_the_webhook_pages_load_clean_accessible_and_fit_a_phone(browser, system, hook, lang):  # noqa: F811
-    SHOTS.mkdir(parents=True, exist_ok=True)
     pages = {"webhooks": "/app/admin/webhooks", "webhook": f"/app/admin/webhooks/{hook['id']}"}
     for width in (1280, 375):
         page = _page(browser, width)
@@ -46,8 +45,7 @@ def test_the_webhook_pages_load_clean_accessible_and_fit_a_phone(browser, system
             page.goto(system.url + path)
             page.wait_for_load_state("networkidle")
             assert page.locator("html").get_attribute("lang") == lang, name
-            page.screenshot(path=str(SHOTS / f"{name}-{lang}-{width}.png"), full_page=True)
-            assert page.evaluate("document.documentElement.scrollWidth") <= width, f"{name} scrolls sideways"
+            _shot(page, name, lang, width)
             if width == 1280:
                 assert _axe_violations(page) == [], name
         assert page.problems == [], page.problems

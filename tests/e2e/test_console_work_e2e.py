@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.e2e.test_console_e2e import CHROMIUM, PASSWORD, SHOTS, _axe_violations, _open_whole, _page, browser  # noqa: F401
+from tests.e2e.test_console_e2e import CHROMIUM, PASSWORD, _axe_violations, _open_whole, _page, _shot, browser  # noqa: F401
 
 pytestmark = pytest.mark.skipif(not __import__("os").path.exists(CHROMIUM), reason=f"no system Chromium at {CHROMIUM}")
 
@@ -72,7 +72,6 @@ def _pages(office) -> dict[str, str]:
 
 @pytest.mark.parametrize("lang", ["es", "en"])
 def test_every_page_loads_clean_accessible_and_fits_a_phone(browser, system, office, lang):  # noqa: F811
-    SHOTS.mkdir(parents=True, exist_ok=True)
     for width in (1280, 375):
         page = _page(browser, width)
         _login(page, system, "admin@cadena.local", "admin", lang)
@@ -81,8 +80,7 @@ def test_every_page_loads_clean_accessible_and_fits_a_phone(browser, system, off
             page.wait_for_load_state("networkidle")
             assert page.locator("html").get_attribute("lang") == lang, name
             assert page.locator("nav a[href$='/app/forecast']").count() == 1, name
-            page.screenshot(path=str(SHOTS / f"{name}-{lang}-{width}.png"), full_page=True)
-            assert page.evaluate("document.documentElement.scrollWidth") <= width, f"{name} scrolls sideways"
+            _shot(page, name, lang, width)
             if width == 1280:
                 assert _axe_violations(page) == [], name
         assert page.problems == [], page.problems
